@@ -1,0 +1,150 @@
+// Composition root: builds the platform, wires the modules into it, and stops it all in order.
+import type { Runner } from 'graphile-worker';
+import { sql } from 'kysely';
+import type { Config } from './config.ts';
+import { AccessTokens, AccountsService, accountsRoutes } from './modules/accounts/index.ts';
+import { adminRoutes } from './modules/admin/index.ts';
+import { createDatabase, type Database } from './platform/db/database.ts';
+import { EmbeddedPostgres } from './platform/db/embedded-postgres.ts';
+import { isMigrated, migrate, readMigrations } from './platform/db/migrator.ts';
+import { sharedSecret } from './platform/db/secrets.ts';
+import { installAuthGuard } from './platform/http/auth-guard.ts';
+import { healthRoutes } from './platform/http/health.ts';
+import { RateLimiter } from './platform/http/rate-limit.ts';
+import { createHttpServer, type HttpServer } from './platform/http/server.ts';
+import { type AnyJob, JobRegistry } from './platform/jobs/definition.ts';
+import { sweepRateLimitsJob } from './platform/jobs/platform-jobs.ts';
+import { startWorker } from './platform/jobs/worker.ts';
+import { createLogger, type Logger } from './platform/observability/logger.ts';
+import { createMetrics, registerPoolMetrics } from './platform/observability/metrics.ts';
+import { VERSION } from './version.ts';
+
+export type Role = 'all' | 'api' | 'worker';
+
+export interface AppOptions {
+  role: Role;
+  logger?: Logger;
+  /** More job definitions (tests use this to exercise the job platform). */
+  jobs?: AnyJob[];
+}
+
+export interface App {
+  config: Config;
+  logger: Logger;
+  database: Database;
+  accounts: AccountsService;
+  http?: HttpServer;
+  /** Base URL of the HTTP server, when this role serves HTTP. */
+  url?: string;
+  stop(): Promise<void>;
+}
+
+/** Connects to (or starts) PostgreSQL and applies migrations; answers the connection URL. */
+export async function prepareDatabase(
+  config: Config,
+  logger: Logger,
+): Promise<{ database: Database; embedded?: EmbeddedPostgres }> {
+  let embedded: EmbeddedPostgres | undefined;
+  let url = config.databaseUrl;
+  if (!url) {
+    embedded = new EmbeddedPostgres({
+      ...config.embeddedPostgres,
+      logger: logger.child({ area: 'vireo:db' }),
+    });
+    url = await embedded.start();
+  }
+  const dbLogger = logger.child({ area: 'vireo:db' });
+  const database = createDatabase(url, config.db.poolMax, (err) =>
+    dbLogger.warn({ err }, 'database connection error'),
+  );
+  try {
+    await migrate(database.pool, dbLogger);
+  } catch (err) {
+    await database.close();
+    await embedded?.stop();
+    throw err;
+  }
+  return { database, embedded };
+}
+
+export async function startApp(config: Config, opts: AppOptions): Promise<App> {
+  const logger = opts.logger ?? createLogger(config.log.level);
+  const { database, embedded } = await prepareDatabase(config, logger);
+  const { db, pool } = database;
+  let http: HttpServer | undefined;
+  let worker: Runner | undefined;
+
+  const stop = async () => {
+    // Order matters: stop taking requests, let jobs finish or hand back, then close the database.
+    const bound = <T>(p: Promise<T>) =>
+      Promise.race([p, new Promise((r) => setTimeout(r, config.shutdownTimeoutMs).unref())]);
+    await bound(http?.close() ?? Promise.resolve()).catch((err) =>
+      logger.error({ err }, 'http close failed'),
+    );
+    await bound(worker?.stop() ?? Promise.resolve()).catch((err) =>
+      logger.error({ err }, 'worker stop failed'),
+    );
+    await database.close().catch((err) => logger.error({ err }, 'database close failed'));
+    await embedded?.stop();
+  };
+
+  try {
+    const limiter = new RateLimiter(db);
+    const secret = config.auth.jwtSecret ?? (await sharedSecret(db, 'jwt_signing_key'));
+    const accounts = new AccountsService({
+      db,
+      tokens: new AccessTokens(secret, config.auth.accessTokenTtlSeconds),
+      limiter,
+      logger: logger.child({ area: 'vireo:accounts' }),
+      refreshTtlSeconds: config.auth.refreshTokenTtlSeconds,
+      limits: config.rateLimit,
+    });
+    if (config.admin) await accounts.ensureInitialAdmin(config.admin);
+
+    const registry = new JobRegistry().add(sweepRateLimitsJob(limiter), ...(opts.jobs ?? []));
+
+    let url: string | undefined;
+    if (opts.role !== 'worker') {
+      const metrics = createMetrics();
+      registerPoolMetrics(metrics.registry, pool);
+      http = await createHttpServer({
+        logger,
+        metrics,
+        trustProxy: config.http.trustProxy,
+        version: VERSION,
+      });
+      installAuthGuard(http, accounts.authenticate);
+      const migrations = await readMigrations();
+      healthRoutes(
+        http,
+        {
+          database: async () => {
+            await sql`select 1`.execute(db);
+            return true;
+          },
+          migrations: () => isMigrated(pool, migrations),
+        },
+        metrics,
+      );
+      accountsRoutes(http, accounts);
+      adminRoutes(http, accounts);
+      const address = await http.listen({ host: config.http.host, port: config.http.port });
+      url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
+      logger.info({ url }, 'HTTP server listening');
+    }
+    if (opts.role !== 'api') {
+      worker = await startWorker({
+        pool,
+        registry,
+        logger,
+        concurrency: config.worker.concurrency,
+        pollIntervalMs: config.worker.pollIntervalMs,
+      });
+      logger.info({ concurrency: config.worker.concurrency }, 'job worker running');
+    }
+    return { config, logger, database, accounts, http, url, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,107 @@
+// Every setting Vireo reads, validated once at boot. Nothing else reads process.env.
+// Three steps: raw env → typed values with defaults → cross-field checks.
+import path from 'node:path';
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** The environment variables, their types and defaults. docs/configuration.md documents each. */
+export const configSchema = z.object({
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: int(0, 65535).default(8080),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  EMBEDDED_PG_PORT: int(1, 65535).default(54329),
+  DB_POOL_MAX: int(1, 200).default(10),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  ACCESS_TOKEN_TTL_SECONDS: int(60, 86_400).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: int(3600, 31_536_000).default(2_592_000),
+  ADMIN_EMAIL: z.email('must be an email address').optional(),
+  ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+  ADMIN_USERNAME: z
+    .string()
+    .regex(/^[a-z0-9_]{3,32}$/i, 'must be 3-32 letters, digits or _')
+    .default('admin'),
+  RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
+  LOGIN_LIMIT_PER_IP: int(1, 1_000_000).default(30),
+  LOGIN_LIMIT_PER_ACCOUNT: int(1, 1_000_000).default(10),
+  REGISTER_LIMIT_PER_IP: int(1, 1_000_000).default(10),
+  TRUST_PROXY: bool.default(false),
+  WORKER_CONCURRENCY: int(1, 64).default(2),
+  WORKER_POLL_INTERVAL_MS: int(50, 60_000).default(2000),
+  SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+export interface Config {
+  http: { host: string; port: number; trustProxy: boolean };
+  dataDir: string;
+  /** Absent: Vireo starts its own PostgreSQL under dataDir/postgres. */
+  databaseUrl?: string;
+  embeddedPostgres: { port: number; dataDir: string };
+  db: { poolMax: number };
+  log: { level: RawConfig['LOG_LEVEL'] };
+  auth: {
+    /** Absent: a random secret is generated once and kept in the database, shared by every node. */
+    jwtSecret?: string;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+  };
+  admin?: { email: string; password: string; username: string };
+  rateLimit: { windowSeconds: number; loginPerIp: number; loginPerAccount: number; registerPerIp: number };
+  worker: { concurrency: number; pollIntervalMs: number };
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings count as unset, as they do in most .env files.
+  const raw = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0]);
+    throw new ConfigError(
+      `Invalid configuration: ${name} ${issue.message} (got ${JSON.stringify(raw[name])})`,
+    );
+  }
+  const c = parsed.data;
+  if ((c.ADMIN_EMAIL === undefined) !== (c.ADMIN_PASSWORD === undefined)) {
+    throw new ConfigError('Invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
+  }
+  const dataDir = path.resolve(c.DATA_DIR);
+  return {
+    http: { host: c.HOST, port: c.PORT, trustProxy: c.TRUST_PROXY },
+    dataDir,
+    databaseUrl: c.DATABASE_URL,
+    embeddedPostgres: { port: c.EMBEDDED_PG_PORT, dataDir: path.join(dataDir, 'postgres') },
+    db: { poolMax: c.DB_POOL_MAX },
+    log: { level: c.LOG_LEVEL },
+    auth: {
+      jwtSecret: c.JWT_SECRET,
+      accessTokenTtlSeconds: c.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlSeconds: c.REFRESH_TOKEN_TTL_SECONDS,
+    },
+    admin:
+      c.ADMIN_EMAIL && c.ADMIN_PASSWORD
+        ? { email: c.ADMIN_EMAIL, password: c.ADMIN_PASSWORD, username: c.ADMIN_USERNAME }
+        : undefined,
+    rateLimit: {
+      windowSeconds: c.RATE_LIMIT_WINDOW_SECONDS,
+      loginPerIp: c.LOGIN_LIMIT_PER_IP,
+      loginPerAccount: c.LOGIN_LIMIT_PER_ACCOUNT,
+      registerPerIp: c.REGISTER_LIMIT_PER_IP,
+    },
+    worker: { concurrency: c.WORKER_CONCURRENCY, pollIntervalMs: c.WORKER_POLL_INTERVAL_MS },
+    shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+  };
+}

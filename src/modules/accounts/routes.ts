@@ -1,0 +1,107 @@
+import type { FastifyRequest } from 'fastify';
+import { principalOf } from '../../platform/http/auth-guard.ts';
+import { problemSchema } from '../../platform/http/errors.ts';
+import { type HttpServer, noContent } from '../../platform/http/server.ts';
+import { toSelfDto, toTokensDto } from './dto.ts';
+import {
+  displayNameBody,
+  loginBody,
+  passwordBody,
+  refreshBody,
+  registerBody,
+  selfDto,
+  tokensDto,
+} from './schema.ts';
+import type { AccountsService, ClientInfo } from './service.ts';
+
+const tags = ['accounts'];
+const limited = problemSchema.describe('Too many attempts (RATE_LIMITED); see Retry-After');
+
+const clientOf = (req: FastifyRequest): ClientInfo => ({
+  ip: req.ip,
+  userAgent: req.headers['user-agent'] ?? null,
+});
+
+export function accountsRoutes(app: HttpServer, accounts: AccountsService): void {
+  app.post('/api/v1/auth/register', {
+    config: { auth: 'public' },
+    schema: {
+      tags,
+      summary: 'Create an account and sign in',
+      body: registerBody,
+      response: {
+        201: tokensDto,
+        409: problemSchema.describe('USERNAME_TAKEN or EMAIL_TAKEN'),
+        429: limited,
+      },
+    },
+    handler: async (req, reply) =>
+      reply.status(201).send(toTokensDto(await accounts.register(req.body, clientOf(req)))),
+  });
+
+  app.post('/api/v1/auth/login', {
+    config: { auth: 'public' },
+    schema: {
+      tags,
+      summary: 'Sign in with username or email and password',
+      body: loginBody,
+      response: {
+        200: tokensDto,
+        401: problemSchema.describe('INVALID_CREDENTIALS'),
+        403: problemSchema.describe('ACCOUNT_HIDDEN'),
+        429: limited,
+      },
+    },
+    handler: async (req) => toTokensDto(await accounts.login(req.body, clientOf(req))),
+  });
+
+  app.post('/api/v1/auth/refresh', {
+    config: { auth: 'public' },
+    schema: {
+      tags,
+      summary: 'Exchange a refresh token for new tokens (the old one stops working)',
+      body: refreshBody,
+      response: {
+        200: tokensDto,
+        401: problemSchema.describe('TOKEN_INVALID, TOKEN_EXPIRED, SESSION_REVOKED or REFRESH_TOKEN_REUSED'),
+        403: problemSchema.describe('ACCOUNT_HIDDEN'),
+      },
+    },
+    handler: async (req) => toTokensDto(await accounts.refresh(req.body.refresh_token)),
+  });
+
+  app.post('/api/v1/auth/logout', {
+    config: { auth: 'user' },
+    schema: { tags, summary: 'End the current session', response: { 204: noContent } },
+    handler: async (req, reply) => {
+      await accounts.logout(principalOf(req));
+      return reply.status(204).send(null);
+    },
+  });
+
+  app.get('/api/v1/users/me', {
+    config: { auth: 'user' },
+    schema: { tags, summary: 'The signed-in account', response: { 200: selfDto } },
+    handler: async (req) => toSelfDto(await accounts.me(principalOf(req))),
+  });
+
+  app.put('/api/v1/user/display-name', {
+    config: { auth: 'user' },
+    schema: { tags, summary: 'Change the display name', body: displayNameBody, response: { 200: selfDto } },
+    handler: async (req) => toSelfDto(await accounts.setDisplayName(principalOf(req), req.body.display_name)),
+  });
+
+  app.put('/api/v1/user/password', {
+    config: { auth: 'user' },
+    schema: {
+      tags,
+      summary: 'Change the password; every other session is ended',
+      body: passwordBody,
+      response: { 204: noContent },
+    },
+    handler: async (req, reply) => {
+      await accounts.changePassword(principalOf(req), req.body.current_password, req.body.new_password);
+      return reply.status(204).send(null);
+    },
+  });
+}

@@ -1,0 +1,259 @@
+// Account rules: registration, sign-in, token rotation with reuse detection, profile changes, roles.
+import pg from 'pg';
+import { uuidv7 } from 'uuidv7';
+import type { Db } from '../../platform/db/database.ts';
+import type { Principal } from '../../platform/http/auth-guard.ts';
+import { AppError } from '../../platform/http/errors.ts';
+import type { RateLimiter } from '../../platform/http/rate-limit.ts';
+import type { Logger } from '../../platform/observability/logger.ts';
+import { decoyHash, hashPassword, verifyPassword } from './passwords.ts';
+import type { UserRow } from './repo.ts';
+import * as repo from './repo.ts';
+import { type AccessTokens, hashRefreshToken, newRefreshToken } from './tokens.ts';
+
+export interface AccountsDeps {
+  db: Db;
+  tokens: AccessTokens;
+  limiter: RateLimiter;
+  logger: Logger;
+  refreshTtlSeconds: number;
+  limits: { windowSeconds: number; loginPerIp: number; loginPerAccount: number; registerPerIp: number };
+}
+
+export interface ClientInfo {
+  ip: string;
+  userAgent: string | null;
+}
+
+export interface Tokens {
+  access_token: string;
+  refresh_token: string;
+  expires_in: number;
+  user: UserRow;
+}
+
+export class AccountsService {
+  // The row read to authenticate a request also answers /users/me, saving a second query.
+  private readonly authenticatedUsers = new WeakMap<Principal, UserRow>();
+
+  constructor(private readonly deps: AccountsDeps) {}
+
+  async register(
+    input: { username: string; email: string; password: string; display_name?: string },
+    client: ClientInfo,
+  ): Promise<Tokens> {
+    const { limiter, limits } = this.deps;
+    await limiter.hit(`register:ip:${client.ip}`, {
+      limit: limits.registerPerIp,
+      windowSeconds: limits.windowSeconds,
+    });
+    const user = await this.createUser({ ...input, role: 'user' });
+    return this.openSession(user, client);
+  }
+
+  /** Creates a user; USERNAME_TAKEN / EMAIL_TAKEN when either is in use (case-insensitively). */
+  async createUser(input: {
+    username: string;
+    email: string;
+    password: string;
+    display_name?: string;
+    role: 'user' | 'admin';
+  }): Promise<UserRow> {
+    const password_hash = await hashPassword(input.password);
+    try {
+      return await repo.insertUser(this.deps.db, {
+        id: uuidv7(),
+        username: input.username,
+        email: input.email,
+        password_hash,
+        display_name: input.display_name ?? input.username,
+        role: input.role,
+        status: 'active',
+      });
+    } catch (err) {
+      if (err instanceof pg.DatabaseError && err.code === '23505') {
+        if (err.constraint === 'users_username_key') throw new AppError('USERNAME_TAKEN');
+        if (err.constraint === 'users_email_key') throw new AppError('EMAIL_TAKEN');
+      }
+      throw err;
+    }
+  }
+
+  async login(
+    input: { username?: string; email?: string; password: string },
+    client: ClientInfo,
+  ): Promise<Tokens> {
+    const { limiter, limits } = this.deps;
+    const account = (input.email ?? input.username ?? '').toLowerCase();
+    const window = limits.windowSeconds;
+    await limiter.hit(`login:ip:${client.ip}`, { limit: limits.loginPerIp, windowSeconds: window });
+    await limiter.hit(`login:account:${account}`, { limit: limits.loginPerAccount, windowSeconds: window });
+    const user = await repo.findUserByLogin(this.deps.db, input);
+    const ok = await verifyPassword(user?.password_hash ?? (await decoyHash), input.password);
+    if (!user || !ok) throw new AppError('INVALID_CREDENTIALS');
+    if (user.status !== 'active') throw new AppError('ACCOUNT_HIDDEN');
+    return this.openSession(user, client);
+  }
+
+  /** Rotates a refresh token. A token presented twice means it leaked: its whole session is ended. */
+  async refresh(token: string): Promise<Tokens> {
+    const hash = hashRefreshToken(token);
+    type Outcome =
+      | {
+          error:
+            | 'TOKEN_INVALID'
+            | 'REFRESH_TOKEN_REUSED'
+            | 'SESSION_REVOKED'
+            | 'TOKEN_EXPIRED'
+            | 'ACCOUNT_HIDDEN';
+          sessionId?: string;
+        }
+      | { error?: undefined; refreshToken: string; sessionId: string; userId: string };
+    const outcome = await this.deps.db.transaction().execute(async (tx): Promise<Outcome> => {
+      const found = await repo.lockRefreshToken(tx, hash);
+      if (!found) return { error: 'TOKEN_INVALID' };
+      if (found.used_at) {
+        await repo.revokeSession(tx, found.session_id, 'refresh_token_reuse');
+        return { error: 'REFRESH_TOKEN_REUSED', sessionId: found.session_id };
+      }
+      if (found.revoked_at) return { error: 'SESSION_REVOKED' };
+      if (found.expires_at <= new Date()) return { error: 'TOKEN_EXPIRED' };
+      if (found.status !== 'active') return { error: 'ACCOUNT_HIDDEN' };
+      await repo.markRefreshTokenUsed(tx, found.id);
+      const next = newRefreshToken();
+      await repo.insertRefreshToken(tx, {
+        id: uuidv7(),
+        session_id: found.session_id,
+        token_hash: next.hash,
+      });
+      await repo.extendSession(tx, found.session_id, this.sessionExpiry());
+      return { refreshToken: next.token, sessionId: found.session_id, userId: found.user_id };
+    });
+    if (outcome.error) {
+      if (outcome.error === 'REFRESH_TOKEN_REUSED') {
+        this.deps.logger.warn({ sessionId: outcome.sessionId }, 'refresh token reused; session revoked');
+      }
+      throw new AppError(outcome.error);
+    }
+    const user = (await repo.findUserById(this.deps.db, outcome.userId))!;
+    return {
+      access_token: await this.deps.tokens.sign({ userId: user.id, sessionId: outcome.sessionId }),
+      refresh_token: outcome.refreshToken,
+      expires_in: this.deps.tokens.ttlSeconds,
+      user,
+    };
+  }
+
+  async logout(principal: Principal): Promise<void> {
+    await repo.revokeSession(this.deps.db, principal.sessionId, 'logout');
+  }
+
+  /** Verifies an access token and that its session and account are still good. */
+  readonly authenticate = async (token: string): Promise<Principal> => {
+    const claims = await this.deps.tokens.verify(token);
+    const row = await repo.findSessionWithUser(this.deps.db, claims.sessionId, claims.userId);
+    if (!row) throw new AppError('TOKEN_INVALID');
+    if (row.status !== 'active') throw new AppError('ACCOUNT_HIDDEN');
+    if (row.revoked_at) throw new AppError('SESSION_REVOKED');
+    const principal: Principal = { userId: row.id, sessionId: claims.sessionId, role: row.role };
+    const { revoked_at: _r, expires_at: _e, ...user } = row;
+    this.authenticatedUsers.set(principal, user);
+    return principal;
+  };
+
+  async me(principal: Principal): Promise<UserRow> {
+    const cached = this.authenticatedUsers.get(principal);
+    if (cached) return cached;
+    const user = await repo.findUserById(this.deps.db, principal.userId);
+    if (!user) throw new AppError('USER_NOT_FOUND');
+    return user;
+  }
+
+  async setDisplayName(principal: Principal, displayName: string): Promise<UserRow> {
+    const user = await repo.updateUser(this.deps.db, principal.userId, { display_name: displayName });
+    if (!user) throw new AppError('USER_NOT_FOUND');
+    return user;
+  }
+
+  /** Needs the current password; ends every other session of the account. */
+  async changePassword(principal: Principal, current: string, next: string): Promise<void> {
+    const user = await this.me(principal);
+    if (!(await verifyPassword(user.password_hash, current))) {
+      throw new AppError('INVALID_CREDENTIALS', 'The current password is wrong', {
+        fields: [{ field: 'current_password', message: 'wrong password' }],
+      });
+    }
+    const password_hash = await hashPassword(next);
+    await this.deps.db.transaction().execute(async (tx) => {
+      await repo.updateUser(tx, user.id, { password_hash });
+      await repo.revokeUserSessions(tx, user.id, 'password_changed', principal.sessionId);
+    });
+  }
+
+  async listUsers(opts: {
+    limit: number;
+    beforeId?: string;
+    status?: UserRow['status'];
+  }): Promise<UserRow[]> {
+    return repo.listUsers(this.deps.db, opts);
+  }
+
+  /** Admin action. Hiding or deleting an account also ends its sessions. */
+  async updateByAdmin(
+    admin: Principal,
+    userId: string,
+    patch: { status?: UserRow['status']; role?: UserRow['role'] },
+  ): Promise<UserRow> {
+    if (userId === admin.userId && (patch.status !== undefined || patch.role === 'user')) {
+      throw new AppError('PERMISSION_DENIED', 'Administrators cannot hide, delete or demote themselves');
+    }
+    const user = await this.deps.db.transaction().execute(async (tx) => {
+      const updated = await repo.updateUser(tx, userId, patch);
+      if (updated && patch.status && patch.status !== 'active') {
+        await repo.revokeUserSessions(tx, userId, `account_${patch.status}`);
+      }
+      return updated;
+    });
+    if (!user) throw new AppError('USER_NOT_FOUND');
+    return user;
+  }
+
+  /** First-start admin from ADMIN_EMAIL/ADMIN_PASSWORD: made only while no admin exists. */
+  async ensureInitialAdmin(admin: { email: string; password: string; username: string }): Promise<void> {
+    if (await repo.anyAdminExists(this.deps.db)) return;
+    try {
+      await this.createUser({ ...admin, role: 'admin' });
+      this.deps.logger.info({ username: admin.username }, 'initial administrator created');
+    } catch (err) {
+      // Another node made it at the same moment, or the name is taken by a normal account.
+      if (err instanceof AppError)
+        this.deps.logger.warn({ code: err.code }, 'initial administrator not created');
+      else throw err;
+    }
+  }
+
+  private async openSession(user: UserRow, client: ClientInfo): Promise<Tokens> {
+    const sessionId = uuidv7();
+    const refresh = newRefreshToken();
+    await this.deps.db.transaction().execute(async (tx) => {
+      await repo.insertSession(tx, {
+        id: sessionId,
+        user_id: user.id,
+        expires_at: this.sessionExpiry(),
+        user_agent: client.userAgent?.slice(0, 512) ?? null,
+        ip: client.ip,
+      });
+      await repo.insertRefreshToken(tx, { id: uuidv7(), session_id: sessionId, token_hash: refresh.hash });
+    });
+    return {
+      access_token: await this.deps.tokens.sign({ userId: user.id, sessionId }),
+      refresh_token: refresh.token,
+      expires_in: this.deps.tokens.ttlSeconds,
+      user,
+    };
+  }
+
+  private sessionExpiry(): Date {
+    return new Date(Date.now() + this.deps.refreshTtlSeconds * 1000);
+  }
+}

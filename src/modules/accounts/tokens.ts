@@ -1,0 +1,63 @@
+// Access tokens: HS256 JWTs, algorithm pinned on verify (alg "none" and other algorithms are refused).
+// Refresh tokens: opaque random strings; only their sha256 is stored.
+import { createHash, randomBytes } from 'node:crypto';
+import { errors, jwtVerify, SignJWT } from 'jose';
+import { AppError } from '../../platform/http/errors.ts';
+
+const ALG = 'HS256';
+const ISSUER = 'vireo';
+const AUDIENCE = 'vireo-api';
+
+export interface AccessClaims {
+  userId: string;
+  sessionId: string;
+}
+
+export class AccessTokens {
+  private readonly key: Uint8Array;
+
+  constructor(
+    secret: string,
+    readonly ttlSeconds: number,
+  ) {
+    this.key = new TextEncoder().encode(secret);
+  }
+
+  sign(claims: AccessClaims): Promise<string> {
+    return new SignJWT({ sid: claims.sessionId })
+      .setProtectedHeader({ alg: ALG, typ: 'JWT' })
+      .setSubject(claims.userId)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(`${this.ttlSeconds}s`)
+      .sign(this.key);
+  }
+
+  async verify(token: string): Promise<AccessClaims> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: [ALG],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+      });
+      if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string')
+        throw new AppError('TOKEN_INVALID');
+      return { userId: payload.sub, sessionId: payload.sid };
+    } catch (err) {
+      if (err instanceof errors.JWTExpired) throw new AppError('TOKEN_EXPIRED');
+      if (err instanceof AppError) throw err;
+      throw new AppError('TOKEN_INVALID');
+    }
+  }
+}
+
+export function newRefreshToken(): { token: string; hash: Buffer } {
+  const token = `rt_${randomBytes(32).toString('base64url')}`;
+  return { token, hash: hashRefreshToken(token) };
+}
+
+/** A fast hash is right here: the token has 256 random bits, there is nothing to brute-force. */
+export function hashRefreshToken(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}

@@ -1,0 +1,61 @@
+// Every /api route states who may call it (`config.auth`); the boot fails for a route that does not.
+// The platform checks the bearer token through an Authenticator that the accounts module supplies.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from './errors.ts';
+
+export type AuthLevel = 'public' | 'optional' | 'user' | 'admin';
+
+export interface Principal {
+  userId: string;
+  sessionId: string;
+  role: 'user' | 'admin';
+}
+
+export type Authenticator = (token: string) => Promise<Principal>;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: AuthLevel;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export function requireAuthLevels(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/v1')) return;
+    const level = (route.config as { auth?: AuthLevel } | undefined)?.auth;
+    if (!level)
+      throw new Error(`route ${route.method} ${route.url} does not state who may call it (config.auth)`);
+  });
+}
+
+export function installAuthGuard(app: FastifyInstance, authenticate: Authenticator): void {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request) => {
+    const level = request.routeOptions.config.auth ?? 'public';
+    if (level === 'public') return;
+    const token = bearerToken(request);
+    if (!token) {
+      if (level === 'optional') return;
+      throw new AppError('TOKEN_MISSING');
+    }
+    request.principal = await authenticate(token);
+    if (level === 'admin' && request.principal.role !== 'admin') throw new AppError('ADMIN_REQUIRED');
+  });
+}
+
+function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match) throw new AppError('TOKEN_INVALID', 'Authorization must be "Bearer <access token>"');
+  return match[1];
+}
+
+/** The caller of a route whose level is `user` or `admin`. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new AppError('TOKEN_MISSING');
+  return request.principal;
+}

@@ -1,0 +1,72 @@
+// Every machine-readable error code Vireo answers, in one list. Clients may rely on these names.
+import { z } from 'zod';
+
+export const ERROR_CODES = {
+  VALIDATION_FAILED: { status: 400, title: 'The request has invalid fields' },
+  MALFORMED_REQUEST: { status: 400, title: 'The request body could not be read' },
+  INVALID_CREDENTIALS: { status: 401, title: 'Wrong username, email or password' },
+  TOKEN_MISSING: { status: 401, title: 'This route needs an access token' },
+  TOKEN_EXPIRED: { status: 401, title: 'The token has expired' },
+  TOKEN_INVALID: { status: 401, title: 'The token is not valid' },
+  SESSION_REVOKED: { status: 401, title: 'The session was ended; sign in again' },
+  REFRESH_TOKEN_REUSED: { status: 401, title: 'The refresh token was already used; the session was ended' },
+  ACCOUNT_HIDDEN: { status: 403, title: 'The account is hidden or deleted' },
+  PERMISSION_DENIED: { status: 403, title: 'You may not do this' },
+  ADMIN_REQUIRED: { status: 403, title: 'Only an administrator may do this' },
+  NOT_FOUND: { status: 404, title: 'No such resource' },
+  USER_NOT_FOUND: { status: 404, title: 'No such user' },
+  USERNAME_TAKEN: { status: 409, title: 'The username is taken' },
+  EMAIL_TAKEN: { status: 409, title: 'The email address is already registered' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests; retry later' },
+  INTERNAL_ERROR: { status: 500, title: 'Something went wrong on our side' },
+  SERVICE_UNAVAILABLE: { status: 503, title: 'The service is not ready' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    detail?: string,
+    readonly extra: { fields?: FieldError[]; headers?: Record<string, string> } = {},
+  ) {
+    super(detail ?? ERROR_CODES[code].title);
+    this.status = ERROR_CODES[code].status;
+  }
+}
+
+/** RFC 9457 problem details, plus Vireo's stable `code` and the fields at fault. */
+export const problemSchema = z
+  .looseObject({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string().meta({ description: 'Stable machine code, e.g. VALIDATION_FAILED' }),
+    instance: z.string().optional(),
+    request_id: z.string().optional(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Problem' });
+
+export type Problem = z.infer<typeof problemSchema>;
+
+export function problemFor(code: ErrorCode, detail: string, fields?: FieldError[]): Problem {
+  const { status, title } = ERROR_CODES[code];
+  return {
+    type: `urn:vireo:problem:${code.toLowerCase().replaceAll('_', '-')}`,
+    title,
+    status,
+    detail,
+    code,
+    ...(fields?.length ? { errors: fields } : {}),
+  };
+}

@@ -1,0 +1,29 @@
+// Keyset pagination: the cursor is an opaque base64url of the last row's sort key.
+import { z } from 'zod';
+import { AppError } from './errors.ts';
+
+export const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(500).optional(),
+});
+
+export function encodeCursor(key: unknown[]): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+export function decodeCursor<T extends unknown[]>(cursor: string, shape: z.ZodType<T>): T {
+  try {
+    return shape.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+  } catch {
+    throw new AppError('VALIDATION_FAILED', 'The cursor is not valid', {
+      fields: [{ field: 'cursor', message: 'not a cursor from this list' }],
+    });
+  }
+}
+
+/** Turns `limit + 1` fetched rows into a page and the cursor of the next one. */
+export function toPage<T>(rows: T[], limit: number, keyOf: (row: T) => unknown[]) {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items, next_cursor: rows.length > limit && last ? encodeCursor(keyOf(last)) : null };
+}

@@ -1,0 +1,185 @@
+// Fastify bootstrap: zod schemas in and out, OpenAPI 3.1, problem+json errors, request ids, metrics.
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { type AuthLevel, requireAuthLevels } from './auth-guard.ts';
+import { AppError, type ErrorCode, type FieldError, problemFor, problemSchema } from './errors.ts';
+
+export type HttpServer = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
+export interface HttpServerOptions {
+  logger: Logger;
+  metrics: Metrics;
+  trustProxy: boolean;
+  version: string;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export async function createHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    trustProxy: opts.trustProxy,
+    bodyLimit: 1024 * 1024,
+    // Keep a caller's request id when it looks like one, so logs line up across services.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    disableRequestLogging: true,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  requireAuthLevels(app);
+  documentErrorResponses(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Vireo API',
+        version: opts.version,
+        description:
+          'Self-hostable video platform. Errors are RFC 9457 problem details with a stable `code`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    opts.metrics.httpDuration.observe(
+      { method: request.method, route, status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    sendProblem(
+      reply,
+      request.id,
+      request.url,
+      problemFor('NOT_FOUND', `No route ${request.method} ${request.url}`),
+    );
+  });
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const problem = toProblem(error);
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    if (error instanceof AppError) reply.headers(error.extra.headers ?? {});
+    sendProblem(reply, request.id, request.url, problem);
+  });
+  return app;
+}
+
+function sendProblem(
+  reply: FastifyReply,
+  requestId: string,
+  url: string,
+  problem: ReturnType<typeof problemFor>,
+) {
+  reply
+    .status(problem.status)
+    .type('application/problem+json')
+    .serializer(JSON.stringify)
+    .send({ ...problem, instance: url.split('?')[0], request_id: requestId });
+}
+
+/** Maps any thrown error to a problem; the message of an unexpected error is never shown. */
+function toProblem(error: FastifyError): ReturnType<typeof problemFor> {
+  if (error instanceof AppError) return problemFor(error.code, error.message, error.extra.fields);
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const where = error.validationContext ?? 'body';
+    const fields: FieldError[] = error.validation.map((v) => ({
+      field: v.instancePath.replace(/^\//, '').replaceAll('/', '.') || where,
+      message: v.message ?? 'invalid',
+    }));
+    return problemFor(
+      'VALIDATION_FAILED',
+      `Invalid ${where}: ${fields.map((f) => f.field).join(', ')}`,
+      fields,
+    );
+  }
+  const status = error.statusCode ?? 500;
+  const byStatus: Record<number, ErrorCode> = {
+    400: 'MALFORMED_REQUEST',
+    404: 'NOT_FOUND',
+    413: 'PAYLOAD_TOO_LARGE',
+    415: 'UNSUPPORTED_MEDIA_TYPE',
+    429: 'RATE_LIMITED',
+  };
+  const code = byStatus[status];
+  // Fastify's own 4xx messages (bad JSON, wrong content type) are safe and useful to show.
+  if (code) return problemFor(code, error.message);
+  return problemFor('INTERNAL_ERROR', 'Something went wrong on our side; the request id helps us find it');
+}
+
+/**
+ * Adds the problem responses every route can give to its schema, so the OpenAPI document lists them:
+ * 400 when it takes input, 401/403 when it needs a token, 500 always.
+ */
+function documentErrorResponses(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/v1') && !['/healthz', '/readyz'].includes(route.url)) return;
+    route.schema ??= {};
+    const schema = route.schema;
+    schema.response ??= {};
+    const response = schema.response as Record<string, unknown>;
+    const level = (route.config as { auth?: AuthLevel } | undefined)?.auth ?? 'public';
+    const add = (status: number, description: string) => {
+      response[status] ??= problemSchema.describe(description);
+    };
+    if (schema.body || schema.querystring || schema.params) add(400, 'Invalid input (VALIDATION_FAILED)');
+    if (level === 'user' || level === 'admin' || level === 'optional') {
+      add(401, 'Missing, expired or invalid token (TOKEN_MISSING, TOKEN_EXPIRED, TOKEN_INVALID)');
+      add(403, 'Account hidden or not allowed (ACCOUNT_HIDDEN, PERMISSION_DENIED, ADMIN_REQUIRED)');
+      if (level !== 'optional') (schema as { security?: unknown }).security = [{ bearer: [] }];
+    }
+    add(500, 'Unexpected error (INTERNAL_ERROR)');
+  });
+}
+
+/** A schema for endpoints that answer nothing. */
+export const noContent = z.null().describe('No content');

@@ -1,0 +1,51 @@
+// Typed jobs on graphile-worker: a name, a zod payload and a handler, declared by the module that owns
+// the work. The registry refuses two jobs with one name, so a typo cannot leave a job without a handler.
+import type { z } from 'zod';
+
+export interface JobContext {
+  jobId: string;
+  attempts: number;
+  maxAttempts: number;
+}
+
+/** Expected outcomes are returned, not thrown: a job whose subject is gone is `skipped`, not failed. */
+export type JobOutcome = 'done' | 'skipped';
+
+export interface JobDefinition<P = unknown> {
+  name: string;
+  payload: z.ZodType<P>;
+  handler: (payload: P, ctx: JobContext) => Promise<JobOutcome | undefined>;
+  maxAttempts?: number;
+  /** Run on a schedule, in crontab syntax (e.g. `0 * * * *`); the payload is then `{}`. */
+  cron?: string;
+}
+
+export function defineJob<P>(definition: JobDefinition<P>): JobDefinition<P> {
+  return definition;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a registry holds jobs of every payload type
+export type AnyJob = JobDefinition<any>;
+
+export class JobRegistryError extends Error {}
+
+export class JobRegistry {
+  private readonly jobs = new Map<string, AnyJob>();
+
+  add(...definitions: AnyJob[]): this {
+    for (const def of definitions) {
+      if (!/^[a-z][a-z0-9_.:-]*$/.test(def.name)) throw new JobRegistryError(`bad job name "${def.name}"`);
+      if (this.jobs.has(def.name)) throw new JobRegistryError(`job "${def.name}" is defined twice`);
+      this.jobs.set(def.name, def);
+    }
+    return this;
+  }
+
+  get(name: string): AnyJob | undefined {
+    return this.jobs.get(name);
+  }
+
+  all(): AnyJob[] {
+    return [...this.jobs.values()];
+  }
+}
