@@ -36,6 +36,8 @@ export function createDatabase(
     pool,
     async close() {
       await db.destroy();
+      // Kysely ends the pool only if it ran a query itself; the pool may have been used directly.
+      if (!pool.ending) await pool.end();
     },
   };
 }
