@@ -1,0 +1,105 @@
+// Builds the one ffmpeg command that decodes a source once and encodes every rendition of the ladder
+// into CMAF (fMP4) HLS segments. Pure: returns arguments, runs nothing.
+import type { MediaInfo } from '../../platform/media/media-info.ts';
+import type { LadderPlan } from './ladder.ts';
+
+export interface EncodeCommandOptions {
+  input: string;
+  outDir: string;
+  /** `event` while segments are still being added (playable early), `vod` for a finished list. */
+  playlistType: 'event' | 'vod';
+  preset?: string;
+}
+
+export function buildEncodeArgs(info: MediaInfo, plan: LadderPlan, opts: EncodeCommandOptions): string[] {
+  const n = plan.renditions.length;
+  const seg = plan.segmentSeconds;
+  // One decode, split N ways. Deinterlace first so every rung gets progressive frames.
+  const pre = info.interlaced ? 'yadif=mode=send_frame:deint=interlaced,' : '';
+  const labels = plan.renditions.map((_, i) => `[s${i}]`).join('');
+  const branches = plan.renditions.map(
+    (r, i) => `[s${i}]fps=${r.fps},scale=${r.width}:${r.height}:flags=bicubic,format=yuv420p,setsar=1[v${i}]`,
+  );
+  const filter = `[0:v:0]${pre}split=${n}${labels};${branches.join(';')}`;
+
+  const args = [
+    '-hide_banner',
+    '-nostdin',
+    '-y',
+    '-loglevel',
+    'error',
+    '-progress',
+    'pipe:1',
+    '-i',
+    opts.input,
+  ];
+  args.push('-filter_complex', filter);
+  plan.renditions.forEach((r, i) => {
+    const gop = Math.max(1, Math.round(r.fps * seg));
+    args.push(
+      '-map',
+      `[v${i}]`,
+      '-an',
+      '-c:v',
+      'libx264',
+      '-preset',
+      opts.preset ?? 'veryfast',
+      '-profile:v',
+      'high',
+      '-crf',
+      String(r.crf),
+      '-maxrate',
+      `${r.maxrateKbps}k`,
+      '-bufsize',
+      `${r.bufsizeKbps}k`,
+      // Keyframes at the same timestamps in every rung, and no scene-cut keyframes, so players can
+      // switch rungs at any segment boundary.
+      '-g',
+      String(gop),
+      '-keyint_min',
+      String(gop),
+      '-sc_threshold',
+      '0',
+      '-force_key_frames',
+      `expr:gte(t,n_forced*${seg})`,
+      ...hlsOutput(`${opts.outDir}/${r.name}`, seg, opts.playlistType),
+    );
+  });
+  if (plan.audio) {
+    args.push(
+      '-map',
+      '0:a:0',
+      '-vn',
+      '-c:a',
+      'aac',
+      '-b:a',
+      `${plan.audio.bitrateKbps}k`,
+      '-ac',
+      String(plan.audio.channels),
+      '-ar',
+      String(plan.audio.sampleRate),
+      ...hlsOutput(`${opts.outDir}/audio`, seg, opts.playlistType),
+    );
+  }
+  return args;
+}
+
+function hlsOutput(dir: string, seg: number, playlistType: 'event' | 'vod'): string[] {
+  return [
+    '-f',
+    'hls',
+    '-hls_time',
+    String(seg),
+    '-hls_playlist_type',
+    playlistType,
+    '-hls_segment_type',
+    'fmp4',
+    '-hls_fmp4_init_filename',
+    'init.mp4',
+    '-hls_segment_filename',
+    `${dir}/seg_%05d.m4s`,
+    '-hls_flags',
+    'independent_segments+temp_file',
+    `${dir}/index.m3u8`,
+  ];
+}

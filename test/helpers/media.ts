@@ -1,0 +1,57 @@
+// Short test clips made with ffmpeg's lavfi sources: a few seconds, small sizes.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface ClipOptions {
+  width?: number;
+  height?: number;
+  fps?: number;
+  seconds?: number;
+  audio?: boolean;
+  /** Stored rotation metadata (a phone held upright records 90). */
+  rotate?: 0 | 90 | 180 | 270;
+  pixFmt?: string;
+  codec?: 'libx264' | 'libx265' | 'mpeg2video' | 'libvpx-vp9';
+  ext?: string;
+}
+
+export async function tempDir(prefix = 'vireo-media-'): Promise<string> {
+  return fs.mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+export async function makeClip(dir: string, name: string, o: ClipOptions = {}): Promise<string> {
+  const { width = 320, height = 240, fps = 30, seconds = 3, audio = true, codec = 'libx264' } = o;
+  const file = path.join(dir, `${name}.${o.ext ?? 'mp4'}`);
+  const args = ['-hide_banner', '-loglevel', 'error', '-y'];
+  args.push('-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}:duration=${seconds}`);
+  if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${seconds}`);
+  args.push('-c:v', codec, '-pix_fmt', o.pixFmt ?? 'yuv420p');
+  if (codec === 'libx264') args.push('-preset', 'ultrafast');
+  if (audio) args.push('-c:a', 'aac', '-shortest');
+  if (!o.rotate) {
+    await run('ffmpeg', [...args, file]);
+    return file;
+  }
+  // Rotation metadata only survives a stream copy in ffmpeg 5: encode, then remux with the tag.
+  const plain = path.join(dir, `${name}.plain.${o.ext ?? 'mp4'}`);
+  await run('ffmpeg', [...args, plain]);
+  await run('ffmpeg', [
+    '-v',
+    'error',
+    '-y',
+    '-i',
+    plain,
+    '-c',
+    'copy',
+    '-metadata:s:v:0',
+    `rotate=${o.rotate}`,
+    file,
+  ]);
+  await fs.rm(plain);
+  return file;
+}
