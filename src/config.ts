@@ -3,7 +3,14 @@
 import path from 'node:path';
 import { z } from 'zod';
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+// Whole decimal numbers only: Number() would also take "0x50", "1e3", or "  " as 0.
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -37,6 +44,22 @@ export const configSchema = z.object({
   WORKER_CONCURRENCY: int(1, 64).default(2),
   WORKER_POLL_INTERVAL_MS: int(50, 60_000).default(2000),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  STORAGE_DRIVER: z.enum(['fs']).default('fs'),
+  STORAGE_DIR: z.string().min(1).optional(),
+  UPLOAD_DIR: z.string().min(1).optional(),
+  UPLOAD_MAX_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(8 * 1024 ** 3),
+  UPLOAD_QUOTA_BYTES: int(0, Number.MAX_SAFE_INTEGER).default(100 * 1024 ** 3),
+  UPLOAD_EXPIRY_SECONDS: int(60, 30 * 86_400).default(86_400),
+  MAX_VIDEO_DURATION_SECONDS: int(1, 86_400).default(6 * 3600),
+  LADDER_RUNGS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'must be a comma-separated list of heights, e.g. 240,360,720')
+    .default('240,360,480,720,1080,1440,2160'),
+  SEGMENT_SECONDS: int(1, 10).default(4),
+  ENCODE_PRESET: z
+    .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow'])
+    .default('veryfast'),
+  ENCODE_CRF: int(0, 51).default(23),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -59,9 +82,15 @@ export interface Config {
   rateLimit: { windowSeconds: number; loginPerIp: number; loginPerAccount: number; registerPerIp: number };
   worker: { concurrency: number; pollIntervalMs: number };
   shutdownTimeoutMs: number;
+  storage: { driver: 'fs'; dir: string };
+  uploads: { dir: string; maxBytes: number; quotaBytes: number; expirySeconds: number };
+  media: { maxDurationSeconds: number; rungs: number[]; segmentSeconds: number; preset: string; crf: number };
 }
 
 export class ConfigError extends Error {}
+
+/** Values never repeated in an error: it reaches terminals and log collectors. */
+const SECRETS = new Set(['JWT_SECRET', 'ADMIN_PASSWORD', 'DATABASE_URL']);
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings count as unset, as they do in most .env files.
@@ -70,9 +99,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0]);
-    throw new ConfigError(
-      `Invalid configuration: ${name} ${issue.message} (got ${JSON.stringify(raw[name])})`,
-    );
+    const got = SECRETS.has(name) ? 'value not shown' : `got ${JSON.stringify(raw[name])}`;
+    throw new ConfigError(`Invalid configuration: ${name} ${issue.message} (${got})`);
   }
   const c = parsed.data;
   if ((c.ADMIN_EMAIL === undefined) !== (c.ADMIN_PASSWORD === undefined)) {
@@ -103,5 +131,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     worker: { concurrency: c.WORKER_CONCURRENCY, pollIntervalMs: c.WORKER_POLL_INTERVAL_MS },
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+    storage: { driver: c.STORAGE_DRIVER, dir: path.resolve(c.STORAGE_DIR ?? path.join(dataDir, 'storage')) },
+    uploads: {
+      dir: path.resolve(c.UPLOAD_DIR ?? path.join(dataDir, 'uploads')),
+      maxBytes: c.UPLOAD_MAX_BYTES,
+      quotaBytes: c.UPLOAD_QUOTA_BYTES,
+      expirySeconds: c.UPLOAD_EXPIRY_SECONDS,
+    },
+    media: {
+      maxDurationSeconds: c.MAX_VIDEO_DURATION_SECONDS,
+      rungs: c.LADDER_RUNGS.split(',').map(Number),
+      segmentSeconds: c.SEGMENT_SECONDS,
+      preset: c.ENCODE_PRESET,
+      crf: c.ENCODE_CRF,
+    },
   };
 }

@@ -18,7 +18,7 @@ export interface EnqueueOptions {
  */
 export async function enqueue<P>(
   tx: DbOrTx,
-  job: JobDefinition<P>,
+  job: Pick<JobDefinition<P>, 'name' | 'payload' | 'maxAttempts'>,
   payload: NoInfer<P>,
   opts: EnqueueOptions = {},
 ): Promise<string> {

@@ -1,0 +1,108 @@
+// SQL for the videos table; the only code that writes it.
+import { type Generated, type Selectable, sql } from 'kysely';
+import type { DbOrTx } from '../../platform/db/database.ts';
+import type { MediaInfo } from '../../platform/media/media-info.ts';
+
+export type VideoStatus = 'uploading' | 'uploaded' | 'processing' | 'playable' | 'ready' | 'failed';
+export type Visibility = 'public' | 'unlisted' | 'private';
+
+export interface RenditionInfo {
+  name: string;
+  width: number;
+  height: number;
+  fps: number;
+  bandwidth: number;
+  average_bandwidth: number;
+  codecs: string;
+}
+
+type VideosTable = {
+  id: string;
+  owner_id: string;
+  title: string;
+  description: Generated<string>;
+  status: Generated<VideoStatus>;
+  visibility: Generated<Visibility>;
+  source_filename: string | null;
+  source_size: number | null;
+  source_key: string | null;
+  media_info: MediaInfo | null;
+  renditions: RenditionInfo[] | null;
+  media_version: Generated<number>;
+  processing_stage: string | null;
+  processing_percent: Generated<number>;
+  failure_code: string | null;
+  failure_message: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  ready_at: Date | null;
+};
+
+export type VideosTables = { videos: VideosTable };
+export type VideoRow = Selectable<VideosTable>;
+
+const q = (db: DbOrTx) => db.withTables<VideosTables>();
+
+export async function insertVideo(
+  db: DbOrTx,
+  row: { id: string; owner_id: string; title: string; source_filename: string | null; source_size: number | null },
+): Promise<VideoRow> {
+  return q(db).insertInto('videos').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function findVideo(db: DbOrTx, id: string): Promise<VideoRow | undefined> {
+  return q(db).selectFrom('videos').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function lockVideo(db: DbOrTx, id: string): Promise<VideoRow | undefined> {
+  return q(db).selectFrom('videos').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+type Patch = Partial<
+  Pick<
+    VideoRow,
+    | 'status'
+    | 'title'
+    | 'visibility'
+    | 'source_key'
+    | 'source_size'
+    | 'media_info'
+    | 'renditions'
+    | 'media_version'
+    | 'processing_stage'
+    | 'processing_percent'
+    | 'failure_code'
+    | 'failure_message'
+    | 'ready_at'
+  >
+>;
+
+export async function updateVideo(db: DbOrTx, id: string, patch: Patch): Promise<VideoRow | undefined> {
+  const values = {
+    ...patch,
+    media_info: patch.media_info === undefined ? undefined : jsonb(patch.media_info),
+    renditions: patch.renditions === undefined ? undefined : jsonb(patch.renditions),
+    updated_at: sql<Date>`now()`,
+  };
+  return q(db).updateTable('videos').set(values).where('id', '=', id).returningAll().executeTakeFirst();
+}
+
+/** Progress only moves forward within one stage, and only while processing. */
+export async function updateProgress(db: DbOrTx, id: string, stage: string, percent: number): Promise<boolean> {
+  const res = await q(db)
+    .updateTable('videos')
+    .set({ processing_stage: stage, processing_percent: percent, updated_at: sql<Date>`now()` })
+    .where('id', '=', id)
+    .where('status', 'in', ['processing', 'playable'])
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
+export async function listOwnerVideos(db: DbOrTx, ownerId: string, limit: number, beforeId?: string) {
+  let query = q(db).selectFrom('videos').selectAll().where('owner_id', '=', ownerId).orderBy('id', 'desc').limit(limit);
+  if (beforeId) query = query.where('id', '<', beforeId);
+  return query.execute();
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: pg sends a JSON string; Kysely's column type stays the object
+const jsonb = (value: unknown): any => (value === null ? null : JSON.stringify(value));

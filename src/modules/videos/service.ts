@@ -1,0 +1,163 @@
+// The catalog's rules for a video's life: uploading → uploaded → processing → (playable →) ready | failed.
+// The media pipeline moves a video only through these functions.
+import { uuidv7 } from 'uuidv7';
+import type { Db, DbOrTx } from '../../platform/db/database.ts';
+import type { Principal } from '../../platform/http/auth-guard.ts';
+import { AppError } from '../../platform/http/errors.ts';
+import type { MediaInfo } from '../../platform/media/media-info.ts';
+import { publish } from '../../platform/realtime/notify-hub.ts';
+import * as repo from './repo.ts';
+import type { RenditionInfo, VideoRow, VideoStatus } from './repo.ts';
+
+export type ProcessingStage = 'probing' | 'encoding' | 'packaging' | 'thumbnails';
+
+export interface ProgressEvent {
+  status: VideoStatus;
+  stage: string | null;
+  percent: number;
+  failure_code?: string | null;
+  failure_message?: string | null;
+}
+
+export const videoTopic = (id: string) => `video:${id}`;
+
+const FINAL: VideoStatus[] = ['ready', 'failed'];
+
+export class VideosService {
+  constructor(private readonly db: Db) {}
+
+  /** A video exists from the first byte of its upload. */
+  async register(
+    db: DbOrTx,
+    input: { id?: string; ownerId: string; title: string; filename: string | null; size: number | null },
+  ): Promise<VideoRow> {
+    return repo.insertVideo(db, {
+      id: input.id ?? uuidv7(),
+      owner_id: input.ownerId,
+      title: input.title,
+      source_filename: input.filename,
+      source_size: input.size,
+    });
+  }
+
+  /** The upload is complete; the caller enqueues processing in the same transaction. */
+  async markUploaded(tx: DbOrTx, id: string, source: { key: string; size: number }): Promise<VideoRow> {
+    const video = await repo.lockVideo(tx, id);
+    if (!video) throw new AppError('VIDEO_NOT_FOUND');
+    if (video.status !== 'uploading') return video; // a repeated completion changes nothing
+    const updated = await repo.updateVideo(tx, id, { status: 'uploaded', source_key: source.key, source_size: source.size });
+    await this.announce(tx, updated!);
+    return updated!;
+  }
+
+  /**
+   * Claims a video for processing and answers the media version its outputs go to, or null when there
+   * is nothing to do (deleted, or already finished by an earlier run of the same job).
+   */
+  async startProcessing(id: string): Promise<VideoRow | null> {
+    return this.db.transaction().execute(async (tx) => {
+      const video = await repo.lockVideo(tx, id);
+      if (!video || !video.source_key) return null;
+      if (video.status === 'ready') return null;
+      const updated = await repo.updateVideo(tx, id, {
+        status: 'processing',
+        media_version: video.media_version + 1,
+        processing_stage: 'probing',
+        processing_percent: 0,
+        failure_code: null,
+        failure_message: null,
+      });
+      await this.announce(tx, updated!);
+      return updated!;
+    });
+  }
+
+  async saveMediaInfo(id: string, info: MediaInfo): Promise<void> {
+    await repo.updateVideo(this.db, id, { media_info: info });
+  }
+
+  async reportProgress(id: string, stage: ProcessingStage, percent: number): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      if (await repo.updateProgress(tx, id, stage, percent)) {
+        await publish(tx, videoTopic(id), { status: 'processing', stage, percent } satisfies ProgressEvent);
+      }
+    });
+  }
+
+  async markReady(id: string, version: number, renditions: RenditionInfo[]): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      const video = await repo.lockVideo(tx, id);
+      // A later run took over this video: this run's result is stale.
+      if (!video || video.media_version !== version) return;
+      const updated = await repo.updateVideo(tx, id, {
+        status: 'ready',
+        renditions,
+        processing_stage: null,
+        processing_percent: 100,
+        ready_at: new Date(),
+      });
+      await this.announce(tx, updated!);
+    });
+  }
+
+  async markFailed(id: string, code: string, message: string): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      const updated = await repo.updateVideo(tx, id, {
+        status: 'failed',
+        failure_code: code,
+        failure_message: message,
+        processing_stage: null,
+      });
+      if (updated) await this.announce(tx, updated);
+    });
+  }
+
+  async get(id: string): Promise<VideoRow | undefined> {
+    return repo.findVideo(this.db, id);
+  }
+
+  /** The video if the caller may see it; NOT_FOUND otherwise, so private ids are not disclosed. */
+  async viewable(id: string, principal: Principal | null): Promise<VideoRow> {
+    const video = await repo.findVideo(this.db, id);
+    if (!video) throw new AppError('VIDEO_NOT_FOUND');
+    if (isOwnerOrAdmin(video, principal)) return video;
+    if (video.visibility === 'private' || !['ready', 'playable'].includes(video.status)) {
+      throw new AppError('VIDEO_NOT_FOUND');
+    }
+    return video;
+  }
+
+  /** Owner or admin re-runs processing: the caller enqueues the job in the same transaction. */
+  async requestReprocess(tx: DbOrTx, id: string, principal: Principal): Promise<VideoRow> {
+    const video = await repo.lockVideo(tx, id);
+    if (!video) throw new AppError('VIDEO_NOT_FOUND');
+    if (!isOwnerOrAdmin(video, principal)) throw new AppError('PERMISSION_DENIED');
+    if (!video.source_key) throw new AppError('VIDEO_NOT_UPLOADED');
+    if (video.status === 'processing' || video.status === 'uploaded') throw new AppError('VIDEO_BUSY');
+    const updated = await repo.updateVideo(tx, id, { status: 'uploaded', processing_percent: 0, processing_stage: null });
+    await this.announce(tx, updated!);
+    return updated!;
+  }
+
+  isFinal(status: VideoStatus): boolean {
+    return FINAL.includes(status);
+  }
+
+  private async announce(tx: DbOrTx, v: VideoRow): Promise<void> {
+    await publish(tx, videoTopic(v.id), toProgressEvent(v));
+  }
+}
+
+export function toProgressEvent(v: VideoRow): ProgressEvent {
+  return {
+    status: v.status,
+    stage: v.processing_stage,
+    percent: v.processing_percent,
+    failure_code: v.failure_code,
+    failure_message: v.failure_message,
+  };
+}
+
+function isOwnerOrAdmin(video: VideoRow, principal: Principal | null): boolean {
+  return !!principal && (principal.userId === video.owner_id || principal.role === 'admin');
+}
