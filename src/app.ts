@@ -4,6 +4,10 @@ import { sql } from 'kysely';
 import type { Config } from './config.ts';
 import { AccessTokens, AccountsService, accountsRoutes } from './modules/accounts/index.ts';
 import { adminRoutes } from './modules/admin/index.ts';
+import { playbackRoutes } from './modules/playback/index.ts';
+import { transcodingJobs } from './modules/transcoding/index.ts';
+import { uploadJobs, uploadRoutes } from './modules/uploads/index.ts';
+import { VideosService, videosRoutes } from './modules/videos/index.ts';
 import { createDatabase, type Database } from './platform/db/database.ts';
 import { EmbeddedPostgres } from './platform/db/embedded-postgres.ts';
 import { isMigrated, migrate, readMigrations } from './platform/db/migrator.ts';
@@ -17,6 +21,9 @@ import { sweepRateLimitsJob } from './platform/jobs/platform-jobs.ts';
 import { startWorker } from './platform/jobs/worker.ts';
 import { createLogger, type Logger } from './platform/observability/logger.ts';
 import { createMetrics, registerPoolMetrics } from './platform/observability/metrics.ts';
+import { NotifyHub } from './platform/realtime/notify-hub.ts';
+import { FsObjectStore } from './platform/storage/fs-store.ts';
+import type { ObjectStore } from './platform/storage/object-store.ts';
 import { VERSION } from './version.ts';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -33,6 +40,8 @@ export interface App {
   logger: Logger;
   database: Database;
   accounts: AccountsService;
+  videos: VideosService;
+  store: ObjectStore;
   http?: HttpServer;
   /** Base URL of the HTTP server, when this role serves HTTP. */
   url?: string;
@@ -43,7 +52,7 @@ export interface App {
 export async function prepareDatabase(
   config: Config,
   logger: Logger,
-): Promise<{ database: Database; embedded?: EmbeddedPostgres }> {
+): Promise<{ database: Database; url: string; embedded?: EmbeddedPostgres }> {
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
   if (!url) {
@@ -64,15 +73,16 @@ export async function prepareDatabase(
     await embedded?.stop();
     throw err;
   }
-  return { database, embedded };
+  return { database, url, embedded };
 }
 
 export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   const logger = opts.logger ?? createLogger(config.log.level);
-  const { database, embedded } = await prepareDatabase(config, logger);
+  const { database, url: databaseUrl, embedded } = await prepareDatabase(config, logger);
   const { db, pool } = database;
   let http: HttpServer | undefined;
   let worker: Runner | undefined;
+  const hub = new NotifyHub(databaseUrl, logger.child({ area: 'vireo:realtime' }));
 
   const stop = async () => {
     // Order matters: stop taking requests, let jobs finish or hand back, then close the database.
@@ -101,7 +111,26 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     });
     if (config.admin) await accounts.ensureInitialAdmin(config.admin);
 
-    const registry = new JobRegistry().add(sweepRateLimitsJob(limiter), ...(opts.jobs ?? []));
+    const store = new FsObjectStore(config.storage.dir);
+    const videos = new VideosService(db);
+    const uploadsDeps = {
+      db,
+      videos,
+      store,
+      config: config.uploads,
+      logger: logger.child({ area: 'vireo:uploads' }),
+    };
+    const registry = new JobRegistry().add(
+      sweepRateLimitsJob(limiter),
+      ...transcodingJobs({
+        videos,
+        store,
+        media: config.media,
+        logger: logger.child({ area: 'vireo:transcoding' }),
+      }),
+      ...uploadJobs(uploadsDeps),
+      ...(opts.jobs ?? []),
+    );
 
     let url: string | undefined;
     if (opts.role !== 'worker') {
@@ -126,8 +155,12 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
         },
         metrics,
       );
+      await hub.start();
       accountsRoutes(http, accounts);
       adminRoutes(http, accounts);
+      videosRoutes(http, { videos, hub });
+      uploadRoutes(http, uploadsDeps);
+      playbackRoutes(http, { store, videos });
       const address = await http.listen({ host: config.http.host, port: config.http.port });
       url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
       logger.info({ url }, 'HTTP server listening');
@@ -142,7 +175,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
       });
       logger.info({ concurrency: config.worker.concurrency }, 'job worker running');
     }
-    return { config, logger, database, accounts, http, url, stop };
+    return { config, logger, database, accounts, videos, store, http, url, stop };
   } catch (err) {
     await stop();
     throw err;

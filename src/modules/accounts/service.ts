@@ -116,9 +116,10 @@ export class AccountsService {
         await repo.revokeSession(tx, found.session_id, 'refresh_token_reuse');
         return { error: 'REFRESH_TOKEN_REUSED', sessionId: found.session_id };
       }
+      // Hiding an account also ends its sessions: say why, as authenticate does, not "sign in again".
+      if (found.status !== 'active') return { error: 'ACCOUNT_HIDDEN' };
       if (found.revoked_at) return { error: 'SESSION_REVOKED' };
       if (found.expires_at <= new Date()) return { error: 'TOKEN_EXPIRED' };
-      if (found.status !== 'active') return { error: 'ACCOUNT_HIDDEN' };
       await repo.markRefreshTokenUsed(tx, found.id);
       const next = newRefreshToken();
       await repo.insertRefreshToken(tx, {

@@ -7,6 +7,8 @@ import { AppError } from '../../platform/http/errors.ts';
 const ALG = 'HS256';
 const ISSUER = 'vireo';
 const AUDIENCE = 'vireo-api';
+// Both ids are looked up as uuid columns; anything else must fail here, not in SQL.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface AccessClaims {
   userId: string;
@@ -41,9 +43,10 @@ export class AccessTokens {
         issuer: ISSUER,
         audience: AUDIENCE,
       });
-      if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string')
+      const { sub, sid } = payload;
+      if (typeof sub !== 'string' || typeof sid !== 'string' || !UUID.test(sub) || !UUID.test(sid))
         throw new AppError('TOKEN_INVALID');
-      return { userId: payload.sub, sessionId: payload.sid };
+      return { userId: sub, sessionId: sid };
     } catch (err) {
       if (err instanceof errors.JWTExpired) throw new AppError('TOKEN_EXPIRED');
       if (err instanceof AppError) throw err;

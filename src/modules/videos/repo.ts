@@ -45,7 +45,13 @@ const q = (db: DbOrTx) => db.withTables<VideosTables>();
 
 export async function insertVideo(
   db: DbOrTx,
-  row: { id: string; owner_id: string; title: string; source_filename: string | null; source_size: number | null },
+  row: {
+    id: string;
+    owner_id: string;
+    title: string;
+    source_filename: string | null;
+    source_size: number | null;
+  },
 ): Promise<VideoRow> {
   return q(db).insertInto('videos').values(row).returningAll().executeTakeFirstOrThrow();
 }
@@ -88,7 +94,12 @@ export async function updateVideo(db: DbOrTx, id: string, patch: Patch): Promise
 }
 
 /** Progress only moves forward within one stage, and only while processing. */
-export async function updateProgress(db: DbOrTx, id: string, stage: string, percent: number): Promise<boolean> {
+export async function updateProgress(
+  db: DbOrTx,
+  id: string,
+  stage: string,
+  percent: number,
+): Promise<boolean> {
   const res = await q(db)
     .updateTable('videos')
     .set({ processing_stage: stage, processing_percent: percent, updated_at: sql<Date>`now()` })
@@ -99,7 +110,12 @@ export async function updateProgress(db: DbOrTx, id: string, stage: string, perc
 }
 
 export async function listOwnerVideos(db: DbOrTx, ownerId: string, limit: number, beforeId?: string) {
-  let query = q(db).selectFrom('videos').selectAll().where('owner_id', '=', ownerId).orderBy('id', 'desc').limit(limit);
+  let query = q(db)
+    .selectFrom('videos')
+    .selectAll()
+    .where('owner_id', '=', ownerId)
+    .orderBy('id', 'desc')
+    .limit(limit);
   if (beforeId) query = query.where('id', '<', beforeId);
   return query.execute();
 }

@@ -6,8 +6,8 @@ import type { Principal } from '../../platform/http/auth-guard.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { MediaInfo } from '../../platform/media/media-info.ts';
 import { publish } from '../../platform/realtime/notify-hub.ts';
-import * as repo from './repo.ts';
 import type { RenditionInfo, VideoRow, VideoStatus } from './repo.ts';
+import * as repo from './repo.ts';
 
 export type ProcessingStage = 'probing' | 'encoding' | 'packaging' | 'thumbnails';
 
@@ -45,7 +45,11 @@ export class VideosService {
     const video = await repo.lockVideo(tx, id);
     if (!video) throw new AppError('VIDEO_NOT_FOUND');
     if (video.status !== 'uploading') return video; // a repeated completion changes nothing
-    const updated = await repo.updateVideo(tx, id, { status: 'uploaded', source_key: source.key, source_size: source.size });
+    const updated = await repo.updateVideo(tx, id, {
+      status: 'uploaded',
+      source_key: source.key,
+      source_size: source.size,
+    });
     await this.announce(tx, updated!);
     return updated!;
   }
@@ -134,7 +138,11 @@ export class VideosService {
     if (!isOwnerOrAdmin(video, principal)) throw new AppError('PERMISSION_DENIED');
     if (!video.source_key) throw new AppError('VIDEO_NOT_UPLOADED');
     if (video.status === 'processing' || video.status === 'uploaded') throw new AppError('VIDEO_BUSY');
-    const updated = await repo.updateVideo(tx, id, { status: 'uploaded', processing_percent: 0, processing_stage: null });
+    const updated = await repo.updateVideo(tx, id, {
+      status: 'uploaded',
+      processing_percent: 0,
+      processing_stage: null,
+    });
     await this.announce(tx, updated!);
     return updated!;
   }
