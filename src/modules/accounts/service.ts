@@ -156,6 +156,8 @@ export class AccountsService {
     if (!row) throw new AppError('TOKEN_INVALID');
     if (row.status !== 'active') throw new AppError('ACCOUNT_HIDDEN');
     if (row.revoked_at) throw new AppError('SESSION_REVOKED');
+    // An access token never outlives its session, whatever the two lifetimes are set to.
+    if (row.expires_at <= new Date()) throw new AppError('TOKEN_EXPIRED');
     const principal: Principal = { userId: row.id, sessionId: claims.sessionId, role: row.role };
     const { revoked_at: _r, expires_at: _e, ...user } = row;
     this.authenticatedUsers.set(principal, user);
