@@ -1,4 +1,7 @@
 // Starts a real Vireo (HTTP server on a free port, job worker, its own database) inside the test process.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { type App, type AppOptions, startApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/platform/observability/logger.ts';
@@ -8,18 +11,23 @@ export interface TestApp {
   app: App;
   url: string;
   db: TestDatabase;
-  stop(): Promise<void>;
+  /** Stops the app and drops its database, unless `keepDatabase` (a later app reuses it). */
+  stop(opts?: { keepDatabase?: boolean }): Promise<void>;
 }
 
 export async function startTestApp(
   env: Record<string, string> = {},
   opts: Partial<AppOptions> = {},
+  /** `database`: the database of an app stopped with `keepDatabase`, instead of a fresh one. */
+  reuse: { database?: TestDatabase } = {},
 ): Promise<TestApp> {
-  const db = await createTestDatabase();
+  const db = reuse.database ?? (await createTestDatabase());
+  // Storage and uploads live under a data folder of this app's own, removed on stop.
+  const dataDir = env.DATA_DIR ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'vireo-app-')));
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
-    DATA_DIR: '/nonexistent-test-data-dir',
+    DATA_DIR: dataDir,
     DATABASE_URL: db.url,
     LOG_LEVEL: process.env.VIREO_TEST_LOG ?? 'silent',
     WORKER_POLL_INTERVAL_MS: '200',
@@ -32,9 +40,10 @@ export async function startTestApp(
     app,
     url: app.url ?? '',
     db,
-    async stop() {
+    async stop({ keepDatabase = false } = {}) {
       await app.stop();
-      await db.drop();
+      if (!keepDatabase) await db.drop();
+      if (!env.DATA_DIR) await fs.rm(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -9,17 +9,20 @@ export interface EncodeCommandOptions {
   /** `event` while segments are still being added (playable early), `vod` for a finished list. */
   playlistType: 'event' | 'vod';
   preset?: string;
+  /** Also draw the storyboard sprite from the same decode: a filter ending in `tile`, and its file. */
+  storyboard?: { filter: string; file: string };
 }
 
 export function buildEncodeArgs(info: MediaInfo, plan: LadderPlan, opts: EncodeCommandOptions): string[] {
-  const n = plan.renditions.length;
+  const n = plan.renditions.length + (opts.storyboard ? 1 : 0);
   const seg = plan.segmentSeconds;
   // One decode, split N ways. Deinterlace first so every rung gets progressive frames.
   const pre = info.interlaced ? 'yadif=mode=send_frame:deint=interlaced,' : '';
-  const labels = plan.renditions.map((_, i) => `[s${i}]`).join('');
+  const labels = Array.from({ length: n }, (_, i) => `[s${i}]`).join('');
   const branches = plan.renditions.map(
     (r, i) => `[s${i}]fps=${r.fps},scale=${r.width}:${r.height}:flags=bicubic,format=yuv420p,setsar=1[v${i}]`,
   );
+  if (opts.storyboard) branches.push(`[s${n - 1}]${opts.storyboard.filter}[sb]`);
   const filter = `[0:v:0]${pre}split=${n}${labels};${branches.join(';')}`;
 
   const args = [
@@ -65,6 +68,10 @@ export function buildEncodeArgs(info: MediaInfo, plan: LadderPlan, opts: EncodeC
       ...hlsOutput(`${opts.outDir}/${r.name}`, seg, opts.playlistType),
     );
   });
+  if (opts.storyboard) {
+    // -update: one image to a fixed name, without image2's numbered-sequence pattern.
+    args.push('-map', '[sb]', '-frames:v', '1', '-q:v', '5', '-update', '1', opts.storyboard.file);
+  }
   if (plan.audio) {
     args.push(
       '-map',

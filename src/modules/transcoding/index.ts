@@ -1,9 +1,11 @@
 // Transcoding: turns an uploaded source into an adaptive ladder, manifests and images.
 import type { Config } from '../../config.ts';
-import type { AnyJob } from '../../platform/jobs/definition.ts';
+import { type AnyJob, defineJob } from '../../platform/jobs/definition.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { ObjectStore } from '../../platform/storage/object-store.ts';
 import type { VideosService } from '../videos/index.ts';
+import { processVideoJobType } from './job-types.ts';
+import { processVideo } from './pipeline.ts';
 
 export { processVideoJobType } from './job-types.ts';
 
@@ -14,6 +16,12 @@ export interface TranscodingDeps {
   logger: Logger;
 }
 
-export function transcodingJobs(_deps: TranscodingDeps): AnyJob[] {
-  return [];
+export function transcodingJobs(deps: TranscodingDeps): AnyJob[] {
+  return [
+    defineJob({
+      ...processVideoJobType,
+      handler: ({ videoId }, ctx) =>
+        processVideo(deps, videoId, { current: ctx.attempts, max: ctx.maxAttempts }),
+    }),
+  ];
 }

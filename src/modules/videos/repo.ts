@@ -69,6 +69,7 @@ type Patch = Partial<
     VideoRow,
     | 'status'
     | 'title'
+    | 'description'
     | 'visibility'
     | 'source_key'
     | 'source_size'

@@ -1,10 +1,96 @@
+import { createHash } from 'node:crypto';
+import { principalOf } from '../../platform/http/auth-guard.ts';
+import { problemSchema } from '../../platform/http/errors.ts';
 import type { HttpServer } from '../../platform/http/server.ts';
+import { enqueue } from '../../platform/jobs/enqueue.ts';
 import type { NotifyHub } from '../../platform/realtime/notify-hub.ts';
-import type { VideosService } from './service.ts';
+import { processVideoJobType } from '../transcoding/job-types.ts';
+import { toVideoDto } from './dto.ts';
+import { streamVideoEvents } from './events-stream.ts';
+import { processingDto, videoDto, videoIdParams, videoPatch } from './schema.ts';
+import { toProgressEvent, type VideosService } from './service.ts';
 
 export interface VideosRouteDeps {
   videos: VideosService;
   hub: NotifyHub;
 }
 
-export function videosRoutes(_app: HttpServer, _deps: VideosRouteDeps): void {}
+const tags = ['videos'];
+const notFound = problemSchema.describe('VIDEO_NOT_FOUND');
+
+export function videosRoutes(app: HttpServer, { videos, hub }: VideosRouteDeps): void {
+  app.get('/api/v1/videos/:id', {
+    config: { auth: 'optional' },
+    schema: {
+      tags,
+      summary: 'A video: status, media info and playback URLs',
+      params: videoIdParams,
+      response: { 200: videoDto, 404: notFound },
+    },
+    handler: async (req) => toVideoDto(await videos.viewable(req.params.id, req.principal)),
+  });
+
+  app.patch('/api/v1/videos/:id', {
+    config: { auth: 'user' },
+    schema: {
+      tags,
+      summary: "Edit a video's title, description or visibility (owner only)",
+      params: videoIdParams,
+      body: videoPatch,
+      response: { 200: videoDto, 404: notFound },
+    },
+    handler: async (req) => toVideoDto(await videos.edit(req.params.id, principalOf(req), req.body)),
+  });
+
+  app.get('/api/v1/videos/:id/processing', {
+    config: { auth: 'optional' },
+    schema: {
+      tags,
+      summary: 'Processing stage and percent (poll with If-None-Match)',
+      params: videoIdParams,
+      response: { 200: processingDto, 304: processingDto.optional(), 404: notFound },
+    },
+    handler: async (req, reply) => {
+      const body = toProgressEvent(await videos.viewable(req.params.id, req.principal));
+      const etag = `"${createHash('sha1').update(JSON.stringify(body)).digest('base64url')}"`;
+      reply.header('etag', etag).header('cache-control', 'no-cache');
+      if (req.headers['if-none-match'] === etag) return reply.status(304).send(undefined);
+      return body;
+    },
+  });
+
+  app.get('/api/v1/videos/:id/events', {
+    config: { auth: 'optional' },
+    schema: {
+      tags,
+      summary: 'Processing progress as Server-Sent Events; ends with a `ready` or `failed` event',
+      params: videoIdParams,
+      produces: ['text/event-stream'],
+      response: { 404: notFound },
+    },
+    handler: async (req, reply) => {
+      await videos.viewable(req.params.id, req.principal);
+      streamVideoEvents(req, reply, hub, () => videos.get(req.params.id));
+    },
+  });
+
+  app.post('/api/v1/videos/:id/reprocess', {
+    config: { auth: 'user' },
+    schema: {
+      tags,
+      summary: 'Run processing again (owner or admin)',
+      params: videoIdParams,
+      response: {
+        202: videoDto,
+        404: notFound,
+        409: problemSchema.describe('VIDEO_BUSY or VIDEO_NOT_UPLOADED'),
+      },
+    },
+    handler: async (req, reply) => {
+      const video = await videos.reprocess(req.params.id, principalOf(req), (tx, id) =>
+        enqueue(tx, processVideoJobType, { videoId: id }, { jobKey: `process:${id}` }),
+      );
+      return reply.status(202).send(toVideoDto(video));
+    },
+  });
+}

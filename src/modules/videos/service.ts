@@ -131,20 +131,39 @@ export class VideosService {
     return video;
   }
 
-  /** Owner or admin re-runs processing: the caller enqueues the job in the same transaction. */
-  async requestReprocess(tx: DbOrTx, id: string, principal: Principal): Promise<VideoRow> {
-    const video = await repo.lockVideo(tx, id);
-    if (!video) throw new AppError('VIDEO_NOT_FOUND');
-    if (!isOwnerOrAdmin(video, principal)) throw new AppError('PERMISSION_DENIED');
-    if (!video.source_key) throw new AppError('VIDEO_NOT_UPLOADED');
-    if (video.status === 'processing' || video.status === 'uploaded') throw new AppError('VIDEO_BUSY');
-    const updated = await repo.updateVideo(tx, id, {
-      status: 'uploaded',
-      processing_percent: 0,
-      processing_stage: null,
+  /** Owner or admin re-runs processing; `schedule` enqueues the job in the same transaction. */
+  async reprocess(
+    id: string,
+    principal: Principal,
+    schedule: (tx: DbOrTx, id: string) => Promise<unknown>,
+  ): Promise<VideoRow> {
+    return this.db.transaction().execute(async (tx) => {
+      const video = await repo.lockVideo(tx, id);
+      if (!video || !isOwnerOrAdmin(video, principal)) throw new AppError('VIDEO_NOT_FOUND');
+      if (!video.source_key) throw new AppError('VIDEO_NOT_UPLOADED');
+      if (['uploaded', 'processing', 'playable'].includes(video.status)) throw new AppError('VIDEO_BUSY');
+      const updated = await repo.updateVideo(tx, id, {
+        status: 'uploaded',
+        processing_percent: 0,
+        processing_stage: null,
+        failure_code: null,
+        failure_message: null,
+      });
+      await schedule(tx, id);
+      await this.announce(tx, updated!);
+      return updated!;
     });
-    await this.announce(tx, updated!);
-    return updated!;
+  }
+
+  /** Owner-only edits of title, description and visibility. */
+  async edit(
+    id: string,
+    principal: Principal,
+    patch: { title?: string; description?: string; visibility?: VideoRow['visibility'] },
+  ): Promise<VideoRow> {
+    const video = await repo.findVideo(this.db, id);
+    if (!video || !isOwnerOrAdmin(video, principal)) throw new AppError('VIDEO_NOT_FOUND');
+    return (await repo.updateVideo(this.db, id, patch))!;
   }
 
   isFinal(status: VideoStatus): boolean {

@@ -1,0 +1,74 @@
+// Media URLs: /media/videos/<id>/<version>/<file>. Players fetch them directly, often from another
+// origin, so every answer (errors too) carries CORS headers.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { HttpServer } from '../../platform/http/server.ts';
+import { sendObject } from '../../platform/storage/object-responses.ts';
+import type { ObjectStore } from '../../platform/storage/object-store.ts';
+import type { VideosService } from '../videos/index.ts';
+import { PlaybackService } from './service.ts';
+
+export interface PlaybackDeps {
+  store: ObjectStore;
+  videos: VideosService;
+}
+
+const mediaParams = z.object({
+  id: z.uuid(),
+  version: z
+    .string()
+    .regex(/^[1-9][0-9]{0,8}$/, 'must be a positive integer')
+    .transform(Number),
+  /** The file inside the version folder, e.g. 720p/seg-3.m4s; checked by the service. */
+  '*': z.string(),
+});
+
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers': 'Content-Length, Content-Range, ETag',
+  // Lets pages that isolate themselves (COEP) embed posters and thumbnails.
+  'cross-origin-resource-policy': 'cross-origin',
+};
+
+const PREFLIGHT = {
+  'access-control-allow-methods': 'GET, HEAD, OPTIONS',
+  'access-control-allow-headers': 'Range, If-None-Match, If-Modified-Since, If-Range, Authorization',
+  'access-control-max-age': '86400',
+};
+
+/** onSend runs for error answers too, even those the auth guard throws before the handler. */
+async function mediaHeaders(_request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+  reply.headers(CORS);
+  // A 404 is cacheable by default; the same URL may become playable a moment later.
+  if (reply.statusCode >= 400) reply.header('cache-control', 'no-store');
+  return payload;
+}
+
+export function playbackRoutes(app: HttpServer, { store, videos }: PlaybackDeps): void {
+  const playback = new PlaybackService(videos);
+
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/media/videos/:id/:version/*',
+    config: { auth: 'optional' },
+    // Media files, not the JSON API, and OpenAPI has no name for the wildcard: kept out of the document.
+    schema: { hide: true, params: mediaParams },
+    onSend: mediaHeaders,
+    handler: async (request, reply) => {
+      const { id, version, '*': path } = request.params;
+      const { key, audience } = await playback.locate(id, version, path, request.principal);
+      return sendObject(request, reply, store, key, {
+        cacheControl: playback.cacheControl(path, audience),
+      });
+    },
+  });
+
+  app.route({
+    method: 'OPTIONS',
+    url: '/media/videos/*',
+    config: { auth: 'public' },
+    schema: { hide: true },
+    onSend: mediaHeaders,
+    handler: async (_request, reply) => reply.status(204).headers(PREFLIGHT).send(),
+  });
+}

@@ -1,0 +1,249 @@
+// Poster, thumbnails and the seek-preview storyboard of a video. The argument builders are pure; one
+// runner makes them all with two ffmpeg runs: stills (poster + thumbnails) and the storyboard.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { displaySize, type MediaInfo } from '../../platform/media/media-info.ts';
+import { mediaTools, runTool } from '../../platform/media/tools.ts';
+
+export interface ImageOptions {
+  /** The poster fits in a square of this side, never upscaled. */
+  posterMaxSide: number;
+  thumbnailWidths: number[];
+  tileWidth: number;
+  maxTiles: number;
+  maxColumns: number;
+}
+
+export const DEFAULT_IMAGES: ImageOptions = {
+  posterMaxSide: 1280,
+  thumbnailWidths: [320, 640, 1280],
+  tileWidth: 160,
+  maxTiles: 100,
+  maxColumns: 10,
+};
+
+export interface ImageFile {
+  /** Name relative to the output folder. */
+  file: string;
+  width: number;
+  height: number;
+}
+
+export interface StoryboardLayout {
+  /** Sprite name relative to the output folder; the VTT beside it refers to it by this name. */
+  file: string;
+  vtt: string;
+  tileWidth: number;
+  tileHeight: number;
+  columns: number;
+  rows: number;
+  /** One tile per interval; the tile shows the middle of its interval. */
+  intervalS: number;
+  count: number;
+  durationS: number;
+}
+
+export interface ImagePlan {
+  poster: ImageFile;
+  thumbnails: ImageFile[];
+  storyboard: StoryboardLayout;
+  /** Where the poster is looked for: a window a little into the video, sampled sparsely. */
+  window: { startS: number; lengthS: number; sampleFps: number };
+}
+
+export type Images = Omit<ImagePlan, 'window'>;
+
+// Mean luma (0-255, limited range black is 16) under which a frame counts as black for the poster.
+const BLACK_LUMA = 32;
+const WINDOW_FRAMES = 20;
+
+export function planImages(info: MediaInfo, opts: ImageOptions = DEFAULT_IMAGES): ImagePlan {
+  const display = displaySize(info);
+  const aspect = display.height / display.width;
+  const d = info.durationS;
+
+  const posterScale = Math.min(1, opts.posterMaxSide / Math.max(display.width, display.height));
+  const poster = sized('poster.jpg', display.width * posterScale, aspect);
+  // Thumbnails are scaled from the poster frame, so none is wider than the poster.
+  const widths = opts.thumbnailWidths.filter((w) => w <= poster.width);
+  if (widths.length === 0) widths.push(poster.width);
+  const thumbnails = [...new Set(widths)].map((w) => sized(`thumb_${even(w)}.jpg`, w, aspect));
+
+  const intervalS = Math.max(1, Math.ceil(d / opts.maxTiles));
+  const offsetS = Math.min(intervalS / 2, d / 2);
+  // A tile exists only if the middle of its interval is inside the video, a few frames from its end.
+  const count = Math.max(1, Math.floor((d - offsetS - 0.05) / intervalS) + 1);
+  const columns = Math.min(opts.maxColumns, count);
+  const tile = sized('storyboard.jpg', Math.min(opts.tileWidth, display.width), aspect);
+
+  // Past the intro (often black or a logo) but early enough to be about the video; long enough that
+  // a dark opening of a short clip does not fill it.
+  const startS = d < 2 ? 0 : round3(d * 0.1);
+  const lengthS = round3(Math.max(0.5, Math.min(15, d * 0.8, d - startS)));
+  return {
+    poster,
+    thumbnails,
+    storyboard: {
+      file: 'storyboard.jpg',
+      vtt: 'storyboard.vtt',
+      tileWidth: tile.width,
+      tileHeight: tile.height,
+      columns,
+      rows: Math.ceil(count / columns),
+      intervalS,
+      count,
+      durationS: d,
+    },
+    window: { startS, lengthS, sampleFps: round3(Math.min(info.fps || 30, WINDOW_FRAMES / lengthS)) },
+  };
+}
+
+/** Poster and thumbnails from one decode of a short window. */
+export function stillsArgs(input: string, plan: ImagePlan, outDir: string): string[] {
+  const { poster, thumbnails, window } = plan;
+  const n = thumbnails.length;
+  // `thumbnail` buffers its whole batch, so frames are scaled down before it and the batch is the
+  // window (it flushes its best frame at the window's end). The non-black branch comes first in
+  // `concat`; an all-dark window leaves it empty and the unfiltered pick is taken instead.
+  const batch = Math.ceil(window.lengthS * window.sampleFps) + 2;
+  const outs = thumbnails.map((_, i) => `[t${i}]`).join('');
+  const filter = [
+    `[0:v:0]fps=${window.sampleFps},scale=${poster.width}:${poster.height},format=yuv420p,setsar=1,split=2[a][b]`,
+    `[a]signalstats,metadata=mode=select:key=lavfi.signalstats.YAVG:function=greater:value=${BLACK_LUMA},thumbnail=n=${batch}[lit]`,
+    `[b]thumbnail=n=${batch}[any]`,
+    `[lit][any]concat=n=2:v=1:a=0,split=${n + 1}[p]${outs}`,
+    ...thumbnails.map((t, i) => `[t${i}]scale=${t.width}:${t.height}[o${i}]`),
+  ].join(';');
+  const args = [
+    '-hide_banner',
+    '-nostdin',
+    '-y',
+    '-loglevel',
+    'error',
+    // Before -i: a fast seek to the keyframe ahead, then exact decoding to the start.
+    '-ss',
+    String(window.startS),
+    '-t',
+    String(window.lengthS),
+    '-i',
+    input,
+    '-filter_complex',
+    filter,
+    ...jpeg('[p]', path.join(outDir, poster.file), 3),
+  ];
+  thumbnails.forEach((t, i) => {
+    args.push(...jpeg(`[o${i}]`, path.join(outDir, t.file), 3));
+  });
+  return args;
+}
+
+/** The storyboard filter alone, so an encode that already decodes the source can add it as a branch. */
+export function storyboardFilter(layout: StoryboardLayout): string {
+  const offsetS = round3(Math.min(layout.intervalS / 2, layout.durationS / 2));
+  // fps counts in whole output ticks, so it cannot start mid-interval: trim and restamp instead.
+  return [
+    `trim=start=${offsetS}`,
+    'setpts=PTS-STARTPTS',
+    `fps=fps=1/${layout.intervalS}`,
+    `scale=${layout.tileWidth}:${layout.tileHeight}`,
+    'setsar=1',
+    `tile=${layout.columns}x${layout.rows}`,
+  ].join(',');
+}
+
+export function storyboardArgs(input: string, plan: ImagePlan, outDir: string): string[] {
+  const layout = plan.storyboard;
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-y',
+    '-loglevel',
+    'error',
+    '-i',
+    input,
+    '-filter_complex',
+    `[0:v:0]${storyboardFilter(layout)}[sb]`,
+    ...jpeg('[sb]', path.join(outDir, layout.file), 5),
+  ];
+}
+
+/** WebVTT cues pointing into the sprite (the `#xywh` media fragment); the last cue ends the video. */
+export function storyboardVtt(layout: StoryboardLayout): string {
+  const cues = ['WEBVTT', ''];
+  for (let i = 0; i < layout.count; i++) {
+    const start = i * layout.intervalS;
+    const end = i === layout.count - 1 ? layout.durationS : (i + 1) * layout.intervalS;
+    const x = (i % layout.columns) * layout.tileWidth;
+    const y = Math.floor(i / layout.columns) * layout.tileHeight;
+    cues.push(
+      `${timestamp(start)} --> ${timestamp(end)}`,
+      `${layout.file}#xywh=${x},${y},${layout.tileWidth},${layout.tileHeight}`,
+      '',
+    );
+  }
+  return cues.join('\n');
+}
+
+export async function makeImages(
+  input: string,
+  info: MediaInfo,
+  outDir: string,
+  opts: ImageOptions = DEFAULT_IMAGES,
+): Promise<Images> {
+  const plan = planImages(info, opts);
+  const { ffmpeg } = mediaTools();
+  // Decoding the whole source for the storyboard is the long part; allow well beyond real time.
+  const storyboardTimeoutMs = 60_000 + Math.ceil(info.durationS * 1000);
+  await Promise.all([
+    runTool(ffmpeg, stillsArgs(input, plan, outDir)),
+    runTool(ffmpeg, storyboardArgs(input, plan, outDir), storyboardTimeoutMs),
+    fs.writeFile(path.join(outDir, plan.storyboard.vtt), storyboardVtt(plan.storyboard)),
+  ]);
+  for (const f of [plan.poster, ...plan.thumbnails, plan.storyboard]) {
+    const size = await fs.stat(path.join(outDir, f.file)).then(
+      (s) => s.size,
+      () => 0,
+    );
+    if (size === 0) throw new Error(`ffmpeg wrote no ${f.file} for ${input}`);
+  }
+  return { poster: plan.poster, thumbnails: plan.thumbnails, storyboard: plan.storyboard };
+}
+
+function jpeg(label: string, file: string, quality: number): string[] {
+  // -update: one image to a fixed name, without image2's numbered-sequence pattern.
+  return ['-map', label, '-frames:v', '1', '-q:v', String(quality), '-update', '1', file];
+}
+
+function sized(file: string, width: number, aspect: number): ImageFile {
+  const w = even(width);
+  return { file, width: w, height: even(w * aspect) };
+}
+
+/** 4:2:0 chroma needs even sizes. */
+function even(n: number): number {
+  return Math.max(2, Math.round(n / 2) * 2);
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+function timestamp(seconds: number): string {
+  const ms = Math.round(seconds * 1000);
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = Math.floor((ms % 60_000) / 1000);
+  const pad = (v: number, n = 2) => String(v).padStart(n, '0');
+  return `${pad(h)}:${pad(m)}:${pad(s)}.${pad(ms % 1000, 3)}`;
+}
+
+/**
+ * Poster, thumbnails and the storyboard's VTT, for a pipeline that draws the storyboard sprite inside
+ * the encode's own decode (encode-command's `storyboard` option) instead of decoding the source again.
+ */
+export async function makeStills(input: string, plan: ImagePlan, outDir: string): Promise<void> {
+  await Promise.all([
+    runTool(mediaTools().ffmpeg, stillsArgs(input, plan, outDir), 120_000),
+    fs.writeFile(path.join(outDir, plan.storyboard.vtt), storyboardVtt(plan.storyboard)),
+  ]);
+}

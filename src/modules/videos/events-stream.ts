@@ -1,0 +1,52 @@
+// Server-Sent Events for a video's processing: progress events while it runs, then one final `ready`
+// or `failed` event and the end of the stream. Fed by the NotifyHub, so any node can serve it.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { NotifyHub } from '../../platform/realtime/notify-hub.ts';
+import type { VideoRow } from './repo.ts';
+import { type ProgressEvent, toProgressEvent, videoTopic } from './service.ts';
+
+const HEARTBEAT_MS = 15_000;
+
+export function streamVideoEvents(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  hub: NotifyHub,
+  current: () => Promise<VideoRow | undefined>,
+): void {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    'x-request-id': request.id,
+  });
+  let closed = false;
+  let lastPercent = -1;
+  const send = (e: ProgressEvent) => {
+    if (closed) return;
+    const final = e.status === 'ready' || e.status === 'failed';
+    // Progress never goes backwards within a stream (a late notification can arrive after a newer one).
+    if (!final && e.percent < lastPercent && e.status === 'processing') return;
+    lastPercent = Math.max(lastPercent, e.percent);
+    res.write(`event: ${final ? e.status : 'progress'}\ndata: ${JSON.stringify(e)}\n\n`);
+    if (final) close();
+  };
+  // Subscribe before reading the current state, so nothing falls between the two.
+  const { id } = request.params as { id: string };
+  const unsubscribe = hub.subscribe(videoTopic(id), (data) => send(data as ProgressEvent));
+  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    clearInterval(heartbeat);
+    unsubscribe();
+    res.end();
+  };
+  request.raw.on('close', close);
+  current().then(
+    (v) => (v ? send(toProgressEvent(v)) : close()),
+    () => close(),
+  );
+}

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+export const videoIdParams = z.object({ id: z.uuid() });
+
+export const videoStatus = z.enum(['uploading', 'uploaded', 'processing', 'playable', 'ready', 'failed']);
+export const visibility = z.enum(['public', 'unlisted', 'private']);
+
+export const processingDto = z
+  .object({
+    status: videoStatus,
+    stage: z.string().nullable().describe('probing, encoding, packaging or thumbnails while processing'),
+    percent: z.number().int().min(0).max(100),
+    failure_code: z.string().nullable().optional(),
+    failure_message: z.string().nullable().optional(),
+  })
+  .meta({ id: 'VideoProcessing' });
+
+export const videoDto = z
+  .object({
+    id: z.uuid(),
+    owner_id: z.uuid(),
+    title: z.string(),
+    description: z.string(),
+    status: videoStatus,
+    visibility,
+    created_at: z.iso.datetime(),
+    ready_at: z.iso.datetime().nullable(),
+    processing: processingDto,
+    media: z
+      .object({
+        duration_s: z.number(),
+        width: z.number().int(),
+        height: z.number().int(),
+        rotation: z.number().int(),
+        fps: z.number(),
+        video_codec: z.string(),
+        pixel_format: z.string(),
+        bit_rate: z.number().nullable(),
+        has_audio: z.boolean(),
+      })
+      .nullable(),
+    renditions: z.array(
+      z.object({
+        name: z.string(),
+        width: z.number().int(),
+        height: z.number().int(),
+        fps: z.number(),
+        bandwidth: z.number().int(),
+        average_bandwidth: z.number().int(),
+        codecs: z.string(),
+      }),
+    ),
+    playback: z
+      .object({ hls: z.string(), dash: z.string(), poster: z.string(), storyboard_vtt: z.string() })
+      .nullable()
+      .describe('Media URLs once the video is playable'),
+  })
+  .meta({ id: 'Video' });
+
+export const videoPatch = z
+  .object({
+    title: z.string().trim().min(1).max(200).optional(),
+    description: z.string().max(5000).optional(),
+    visibility: visibility.optional(),
+  })
+  .refine((p) => Object.keys(p).length > 0, { message: 'give at least one field', path: ['title'] });

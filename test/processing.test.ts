@@ -1,0 +1,180 @@
+// Processing end to end: a stored source, the real job worker and ffmpeg, progress over SSE, playback.
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { processVideoJobType } from '../src/modules/transcoding/index.ts';
+import { enqueue } from '../src/platform/jobs/enqueue.ts';
+import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
+import { makeClip, tempDir } from './helpers/media.ts';
+import { readEvents } from './helpers/sse.ts';
+
+describe('video processing', () => {
+  let t: TestApp;
+  let owner: Awaited<ReturnType<typeof registerUser>>;
+  let clips: string;
+
+  before(async () => {
+    t = await startTestApp({
+      LADDER_RUNGS: '240,360',
+      SEGMENT_SECONDS: '2',
+      ENCODE_PRESET: 'ultrafast',
+      ENCODE_CRF: '30',
+    });
+    owner = await registerUser(t);
+    clips = await tempDir();
+  });
+  after(async () => {
+    await t.stop();
+    await fs.rm(clips, { recursive: true, force: true });
+  });
+
+  /** What an upload's completion does: source into the store, then uploaded + job in one transaction. */
+  async function submit(file: string): Promise<string> {
+    const { videos, store, database } = t.app;
+    const video = await videos.register(database.db, {
+      ownerId: owner.id,
+      title: path.basename(file),
+      filename: path.basename(file),
+      size: null,
+    });
+    const key = `sources/${video.id}/original`;
+    await store.putFile(key, file);
+    const { size } = await fs.stat(file);
+    await database.db.transaction().execute(async (tx) => {
+      await videos.markUploaded(tx, video.id, { key, size });
+      await enqueue(tx, processVideoJobType, { videoId: video.id });
+    });
+    return video.id;
+  }
+
+  it('reaches ready with rising progress over SSE, then plays', async () => {
+    const id = await submit(await makeClip(clips, 'landscape', { width: 640, height: 360, seconds: 4 }));
+    const events = await readEvents(`${t.url}/api/v1/videos/${id}/events`, owner.access_token);
+    const last = events.at(-1)!;
+    assert.equal(last.event, 'ready', JSON.stringify(events));
+    const encoding = events
+      .filter((e) => e.event === 'progress' && e.data.stage === 'encoding')
+      .map((e) => e.data.percent);
+    assert.deepEqual(
+      encoding,
+      [...encoding].sort((a, b) => a - b),
+      'progress never goes back',
+    );
+
+    const video = await api(t, 'GET', `/api/v1/videos/${id}`, { token: owner.access_token });
+    assert.equal(video.status, 200);
+    assert.equal(video.body.status, 'ready');
+    assert.deepEqual(
+      video.body.renditions.map((r: { name: string }) => r.name),
+      ['240p', '360p'],
+    );
+    assert.equal(video.body.media.has_audio, true);
+
+    const master = await fetch(`${t.url}${video.body.playback.hls}`);
+    assert.equal(master.status, 200);
+    const text = await master.text();
+    assert.equal(text.match(/#EXT-X-STREAM-INF/g)?.length, 2);
+    assert.match(text, /TYPE=AUDIO/);
+    const rung = await fetch(`${t.url}${video.body.playback.hls.replace('master.m3u8', '240p/index.m3u8')}`);
+    const segment = /^(seg_\d+\.m4s)$/m.exec(await rung.text())?.[1];
+    assert.ok(segment);
+    const seg = await fetch(`${t.url}${video.body.playback.hls.replace('master.m3u8', `240p/${segment}`)}`);
+    assert.equal(seg.status, 200);
+    assert.ok((await seg.arrayBuffer()).byteLength > 0);
+    for (const url of [
+      video.body.playback.dash,
+      video.body.playback.poster,
+      video.body.playback.storyboard_vtt,
+    ]) {
+      assert.equal((await fetch(`${t.url}${url}`)).status, 200, url);
+    }
+    const polled = await api(t, 'GET', `/api/v1/videos/${id}/processing`, { token: owner.access_token });
+    assert.deepEqual([polled.body.status, polled.body.percent], ['ready', 100]);
+  });
+
+  it('makes no audio group for a silent source', async () => {
+    const id = await submit(await makeClip(clips, 'silent', { audio: false, seconds: 2 }));
+    const [final] = (await readEvents(`${t.url}/api/v1/videos/${id}/events`, owner.access_token)).slice(-1);
+    assert.equal(final?.event, 'ready');
+    const video = await api(t, 'GET', `/api/v1/videos/${id}`, { token: owner.access_token });
+    const master = await (await fetch(`${t.url}${video.body.playback.hls}`)).text();
+    assert.doesNotMatch(master, /TYPE=AUDIO/);
+    assert.equal(video.body.media.has_audio, false);
+  });
+
+  it('fails a text file named .mp4 and an empty file with their codes', async () => {
+    const text = path.join(clips, 'notes.mp4');
+    await fs.writeFile(text, 'these are not the frames you are looking for\n'.repeat(50));
+    const empty = path.join(clips, 'empty.mp4');
+    await fs.writeFile(empty, '');
+    for (const [file, code] of [
+      [text, 'UNSUPPORTED_FORMAT'],
+      [empty, 'FILE_EMPTY'],
+    ] as const) {
+      const id = await submit(file);
+      const final = (await readEvents(`${t.url}/api/v1/videos/${id}/events`, owner.access_token)).at(-1);
+      assert.equal(final?.event, 'failed');
+      assert.equal(final?.data.failure_code, code);
+      const video = await api(t, 'GET', `/api/v1/videos/${id}`, { token: owner.access_token });
+      assert.equal(video.body.status, 'failed');
+    }
+  });
+
+  it('keeps a portrait phone clip portrait', async () => {
+    const id = await submit(
+      await makeClip(clips, 'phone', { width: 640, height: 360, rotate: 90, seconds: 2 }),
+    );
+    const final = (await readEvents(`${t.url}/api/v1/videos/${id}/events`, owner.access_token)).at(-1);
+    assert.equal(final?.event, 'ready');
+    const video = await api(t, 'GET', `/api/v1/videos/${id}`, { token: owner.access_token });
+    for (const r of video.body.renditions)
+      assert.ok(r.height > r.width, `${r.name} is ${r.width}x${r.height}`);
+  });
+
+  it('lets the owner re-run processing into a new version and removes the old one', async () => {
+    const id = await submit(await makeClip(clips, 'again', { seconds: 2 }));
+    assert.equal(
+      (await readEvents(`${t.url}/api/v1/videos/${id}/events`, owner.access_token)).at(-1)?.event,
+      'ready',
+    );
+    const stranger = await registerUser(t);
+    const denied = await api(t, 'POST', `/api/v1/videos/${id}/reprocess`, { token: stranger.access_token });
+    assert.equal(denied.status, 404);
+    const again = await api(t, 'POST', `/api/v1/videos/${id}/reprocess`, { token: owner.access_token });
+    assert.equal(again.status, 202);
+    const busy = await api(t, 'POST', `/api/v1/videos/${id}/reprocess`, { token: owner.access_token });
+    assert.equal(busy.status, 409);
+    assert.equal(
+      (await readEvents(`${t.url}/api/v1/videos/${id}/events`, owner.access_token)).at(-1)?.event,
+      'ready',
+    );
+    const video = await api(t, 'GET', `/api/v1/videos/${id}`, { token: owner.access_token });
+    assert.match(video.body.playback.hls, new RegExp(`/media/videos/${id}/2/`));
+    // The old version is removed right after `ready` is announced.
+    let left = await t.app.store.list(`videos/${id}/1/`);
+    for (let i = 0; i < 50 && left.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      left = await t.app.store.list(`videos/${id}/1/`);
+    }
+    assert.deepEqual(left, []);
+  });
+
+  it('hides an unfinished video from others and answers 404 for unknown ids', async () => {
+    const { videos, database } = t.app;
+    const v = await videos.register(database.db, {
+      ownerId: owner.id,
+      title: 'wip',
+      filename: 'a.mp4',
+      size: 1,
+    });
+    assert.equal((await api(t, 'GET', `/api/v1/videos/${v.id}`)).status, 404);
+    assert.equal(
+      (await api(t, 'GET', `/api/v1/videos/${v.id}`, { token: owner.access_token })).body.status,
+      'uploading',
+    );
+    const unknown = await api(t, 'GET', '/api/v1/videos/01900000-0000-7000-8000-000000000000');
+    assert.equal(unknown.body.code, 'VIDEO_NOT_FOUND');
+    assert.equal((await api(t, 'GET', '/api/v1/videos/not-a-uuid')).status, 400);
+  });
+});
