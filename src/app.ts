@@ -84,18 +84,37 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   let worker: Runner | undefined;
   const hub = new NotifyHub(databaseUrl, logger.child({ area: 'vireo:realtime' }));
 
-  const stop = async () => {
-    // Order matters: stop taking requests, let jobs finish or hand back, then close the database.
-    const bound = <T>(p: Promise<T>) =>
-      Promise.race([p, new Promise((r) => setTimeout(r, config.shutdownTimeoutMs).unref())]);
-    await bound(http?.close() ?? Promise.resolve()).catch((err) =>
-      logger.error({ err }, 'http close failed'),
+  // Order matters: stop taking requests; let running jobs finish, or hand them back when the time is up;
+  // close the database only once no connection is in use; stop its server last, so that it never ends a
+  // session of ours (that is what logged "terminating connection due to administrator command").
+  const shutdown = async () => {
+    const within = <T>(p: Promise<T>, ms: number) =>
+      Promise.race([p.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), ms).unref())]);
+    const httpClosed = await within(http?.close() ?? Promise.resolve(), config.shutdownTimeoutMs).catch(
+      (err) => logger.error({ err }, 'http close failed'),
     );
-    await bound(worker?.stop() ?? Promise.resolve()).catch((err) =>
-      logger.error({ err }, 'worker stop failed'),
-    );
+    if (httpClosed === false) logger.warn('requests still open at shutdown were cut');
+    // Its LISTEN connection is not in the pool: left open, the database server would end it.
+    await hub.stop();
+    if (worker) {
+      // Runner.stop() waits for running jobs; the worker aborts them after shutdownTimeoutMs and hands
+      // them back (see worker.ts), so this bound is only a last resort for a worker that hangs.
+      const stopped = await within(worker.stop(), config.shutdownTimeoutMs + 2000).catch((err) =>
+        logger.error({ err }, 'worker stop failed'),
+      );
+      if (stopped === false) {
+        logger.warn('job worker did not stop in time; its jobs are failed and retried');
+        await within(worker.kill(), 6000).catch((err) => logger.error({ err }, 'worker kill failed'));
+      }
+    }
     await database.close().catch((err) => logger.error({ err }, 'database close failed'));
     await embedded?.stop();
+  };
+  // A second call (a second signal, a test's cleanup) waits for the first instead of stopping twice.
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= shutdown();
+    return stopping;
   };
 
   try {
@@ -172,6 +191,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
         logger,
         concurrency: config.worker.concurrency,
         pollIntervalMs: config.worker.pollIntervalMs,
+        shutdownTimeoutMs: config.shutdownTimeoutMs,
       });
       logger.info({ concurrency: config.worker.concurrency }, 'job worker running');
     }

@@ -1,10 +1,12 @@
 // CLI: `vireo <role>`; parses arguments, starts the app, and stops it on SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { prepareDatabase, type Role, startApp } from './app.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, configSchema, loadConfig } from './config.ts';
 import { AccessTokens, AccountsService } from './modules/accounts/index.ts';
 import { EmbeddedPostgresError } from './platform/db/embedded-postgres.ts';
 import { MigrationError } from './platform/db/migrator.ts';
+import { AppError } from './platform/http/errors.ts';
 import { RateLimiter } from './platform/http/rate-limit.ts';
 import { JobRegistryError } from './platform/jobs/definition.ts';
 import { createLogger } from './platform/observability/logger.ts';
@@ -27,17 +29,29 @@ Options:
 Settings come from environment variables; see docs/configuration.md.
 With no DATABASE_URL, Vireo runs its own PostgreSQL under DATA_DIR/postgres.`;
 
+function parseCommandLine(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        username: { type: 'string' },
+        email: { type: 'string' },
+        password: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    // A mistyped option is the user's to fix: one line, not a stack.
+    console.error(`${(err as Error).message}\nRun "vireo --help" for the commands and options.`);
+    return undefined;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      help: { type: 'boolean', short: 'h' },
-      username: { type: 'string' },
-      email: { type: 'string' },
-      password: { type: 'string' },
-    },
-  });
+  const parsed = parseCommandLine(argv);
+  if (!parsed) return 2;
+  const { values, positionals } = parsed;
   const command = positionals[0] ?? 'all';
   if (values.help) {
     console.log(HELP);
@@ -57,7 +71,24 @@ async function main(argv: string[]): Promise<number> {
       console.error('usage: vireo admin create --email EMAIL [--username NAME] [--password PASS]');
       return 2;
     }
-    const password = values.password ?? (await readStdinLine());
+    // The same rules as ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD: an administrator made here
+    // must not get a password that sign-up would refuse.
+    const input = z
+      .object({
+        username: configSchema.shape.ADMIN_USERNAME,
+        email: configSchema.shape.ADMIN_EMAIL.unwrap(),
+        password: configSchema.shape.ADMIN_PASSWORD.unwrap(),
+      })
+      .safeParse({
+        username: values.username,
+        email: values.email,
+        password: values.password ?? (await readStdinLine()),
+      });
+    if (!input.success) {
+      const issue = input.error.issues[0]!;
+      console.error(`invalid --${String(issue.path[0])}: ${issue.message}`);
+      return 1;
+    }
     const { database, embedded } = await prepareDatabase(config, logger);
     try {
       const accounts = new AccountsService({
@@ -68,14 +99,14 @@ async function main(argv: string[]): Promise<number> {
         refreshTtlSeconds: config.auth.refreshTokenTtlSeconds,
         limits: config.rateLimit,
       });
-      const user = await accounts.createUser({
-        username: values.username ?? 'admin',
-        email: values.email,
-        password,
-        role: 'admin',
-      });
+      const user = await accounts.createUser({ ...input.data, role: 'admin' });
       console.log(`administrator ${user.username} created (${user.id})`);
       return 0;
+    } catch (err) {
+      // USERNAME_TAKEN, EMAIL_TAKEN: one line, as for any mistake the user can fix.
+      if (!(err instanceof AppError)) throw err;
+      console.error(`administrator not created: ${err.message} (${err.code})`);
+      return 1;
     } finally {
       await database.close();
       await embedded?.stop();
@@ -86,21 +117,30 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
+  // Signals are handled from before the boot: one that arrives during initdb or migrations must not
+  // kill the process under its embedded PostgreSQL, but stop everything once the boot is done.
+  let signalled: NodeJS.Signals | undefined;
+  let wake = () => {};
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      // A second signal stops waiting; the embedded server is still told to stop as the process exits.
+      logger.warn({ signal }, 'exiting without waiting for the shutdown');
+      process.exit(1);
+    }
+    signalled = signal;
+    wake();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const app = await startApp(config, { role: command as Role, logger });
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
-      app.stop().then(resolve, (err) => {
-        logger.error({ err }, 'shutdown failed');
-        resolve();
-      });
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  if (!signalled) await new Promise<void>((resolve) => (wake = resolve));
+  logger.info({ signal: signalled }, 'shutting down');
+  try {
+    await app.stop();
+  } catch (err) {
+    logger.error({ err }, 'shutdown failed');
+    return 1;
+  }
   return 0;
 }
 
@@ -115,13 +155,14 @@ async function readStdinLine(): Promise<string> {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    // Nothing runs after main: a job handler that ignored its abort signal must not keep us alive.
+    process.exit(code);
   },
   (err: unknown) => {
     // One line for the errors a user can fix; the stack only for what is our bug.
     const known = [ConfigError, EmbeddedPostgresError, MigrationError, JobRegistryError];
     if (known.some((k) => err instanceof k)) console.error((err as Error).message);
     else console.error(err);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

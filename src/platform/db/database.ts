@@ -28,7 +28,13 @@ export function createDatabase(
   const pool = new pg.Pool({ connectionString: url, max: poolMax, idleTimeoutMillis: 30_000 });
   // A connection lost while idle or checked out (server restart) must not crash the process.
   pool.on('error', onError);
-  pool.on('connect', (client) => client.on('error', onError));
+  const connections = new Set<Promise<void>>();
+  pool.on('connect', (client) => {
+    client.on('error', onError);
+    const ended = new Promise<void>((resolve) => client.once('end', resolve));
+    connections.add(ended);
+    void ended.then(() => connections.delete(ended));
+  });
   // biome-ignore lint/complexity/noBannedTypes: see Db
   const db = new Kysely<{}>({ dialect: new PostgresDialect({ pool }) });
   return {
@@ -38,6 +44,9 @@ export function createDatabase(
       await db.destroy();
       // Kysely ends the pool only if it ran a query itself; the pool may have been used directly.
       if (!pool.ending) await pool.end();
+      // pool.end() resolves once each connection was asked to end, not once it has; a server stopped
+      // right after would still see the sessions and terminate them (57P01, "administrator command").
+      await Promise.all(connections);
     },
   };
 }

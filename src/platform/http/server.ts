@@ -160,8 +160,16 @@ function toProblem(error: FastifyError): ReturnType<typeof problemFor> {
  * 400 when it takes input, 401/403 when it needs a token, 500 always.
  */
 function documentErrorResponses(app: FastifyInstance): void {
+  const getUrls = new Set<string>();
   app.addHook('onRoute', (route) => {
     if (!route.url.startsWith('/api/v1') && !['/healthz', '/readyz'].includes(route.url)) return;
+    const methods = [route.method].flat();
+    if (methods.includes('GET')) getUrls.add(route.url);
+    // @fastify/swagger leaves HEAD routes out, to skip the twin Fastify adds to each GET; a HEAD route
+    // declared on its own (tus: the offset to resume from) is an operation of its own and is documented.
+    if (methods.includes('HEAD') && !getUrls.has(route.url)) {
+      route.config = { ...route.config, swagger: { ...route.config?.swagger, exposeHeadRoute: true } };
+    }
     route.schema ??= {};
     const schema = route.schema;
     schema.response ??= {};
@@ -174,7 +182,9 @@ function documentErrorResponses(app: FastifyInstance): void {
     if (level === 'user' || level === 'admin' || level === 'optional') {
       add(401, 'Missing, expired or invalid token (TOKEN_MISSING, TOKEN_EXPIRED, TOKEN_INVALID)');
       add(403, 'Account hidden or not allowed (ACCOUNT_HIDDEN, PERMISSION_DENIED, ADMIN_REQUIRED)');
-      if (level !== 'optional') (schema as { security?: unknown }).security = [{ bearer: [] }];
+      // `{}` in the list: anonymous callers are welcome too.
+      (schema as { security?: unknown }).security =
+        level === 'optional' ? [{}, { bearer: [] }] : [{ bearer: [] }];
     }
     add(500, 'Unexpected error (INTERNAL_ERROR)');
   });

@@ -6,6 +6,11 @@ export interface JobContext {
   jobId: string;
   attempts: number;
   maxAttempts: number;
+  /**
+   * Aborts when the app stops and SHUTDOWN_TIMEOUT_MS has passed with the job still running: the job is
+   * then handed back to the queue, so a long handler (ffmpeg) should stop its work.
+   */
+  signal: AbortSignal;
 }
 
 /** Expected outcomes are returned, not thrown: a job whose subject is gone is `skipped`, not failed. */

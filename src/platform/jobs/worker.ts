@@ -4,7 +4,7 @@
 import { parseCronItems, type Runner, run, type TaskList, Logger as WorkerLogger } from 'graphile-worker';
 import type pg from 'pg';
 import type { Logger } from '../observability/logger.ts';
-import type { JobRegistry } from './definition.ts';
+import type { JobOutcome, JobRegistry } from './definition.ts';
 
 export interface WorkerOptions {
   pool: pg.Pool;
@@ -12,6 +12,8 @@ export interface WorkerOptions {
   logger: Logger;
   concurrency: number;
   pollIntervalMs: number;
+  /** How long a stop waits for running jobs before it hands them back to the queue. */
+  shutdownTimeoutMs: number;
 }
 
 export async function startWorker(opts: WorkerOptions): Promise<Runner> {
@@ -26,11 +28,33 @@ export async function startWorker(opts: WorkerOptions): Promise<Runner> {
           `invalid payload: ${parsed.error.issues.map((i) => i.path.join('.') || i.message).join(', ')}`,
         );
       }
-      const outcome = await def.handler(parsed.data, {
-        jobId: helpers.job.id,
+      // A signal per job, so that listeners a handler adds go away with the job.
+      const job = new AbortController();
+      const handBack = () => job.abort(new Error('handed back: the worker shut down while the job ran'));
+      if (helpers.abortSignal.aborted) handBack();
+      else helpers.abortSignal.addEventListener('abort', handBack, { once: true });
+      const running = def.handler(parsed.data, {
+        // The pool parses int8 as a number (see database.ts); the job id stays a string.
+        jobId: String(helpers.job.id),
         attempts: helpers.job.attempts,
         maxAttempts: helpers.job.max_attempts,
+        signal: job.signal,
       });
+      // A job still running when the shutdown time is up fails now, while the pool is open, so it is
+      // unlocked and retried at once instead of staying locked until graphile-worker's lock timeout.
+      // Whatever the abandoned handler does afterwards is ignored.
+      running.catch(() => {});
+      const handedBack = new Promise<never>((_, reject) => {
+        if (job.signal.aborted) reject(job.signal.reason);
+        else job.signal.addEventListener('abort', () => reject(job.signal.reason), { once: true });
+      });
+      handedBack.catch(() => {});
+      let outcome: JobOutcome | undefined;
+      try {
+        outcome = await Promise.race([running, handedBack]);
+      } finally {
+        helpers.abortSignal.removeEventListener('abort', handBack);
+      }
       if (outcome === 'skipped') helpers.logger.info(`${def.name} skipped`);
     };
   }
@@ -45,6 +69,11 @@ export async function startWorker(opts: WorkerOptions): Promise<Runner> {
     concurrency: opts.concurrency,
     pollInterval: opts.pollIntervalMs,
     noHandleSignals: true,
+    gracefulShutdownAbortTimeout: opts.shutdownTimeoutMs,
+    // Unbatched (-1, the default), the write that completes or fails a job is not awaited by the
+    // runner: stop() would resolve before it and the database close under it, leaving the job locked.
+    // Batched, the runner's stop waits for pending writes; a delay of 0 adds no latency.
+    preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
     logger: workerLogger(opts.logger),
   });
 }

@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+/** The ConfigError that loading `env` throws. */
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
+    return err;
+  }
+  assert.fail(`expected ${JSON.stringify(env)} to be refused`);
+}
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const c = loadConfig({});
+    assert.deepEqual(c.http, { host: '0.0.0.0', port: 8080, trustProxy: false });
+    assert.equal(c.dataDir, path.resolve('./data'));
+    assert.equal(c.databaseUrl, undefined);
+    assert.deepEqual(c.embeddedPostgres, {
+      port: 54329,
+      dataDir: path.join(path.resolve('./data'), 'postgres'),
+    });
+    assert.deepEqual(c.db, { poolMax: 10 });
+    assert.deepEqual(c.log, { level: 'info' });
+    assert.deepEqual(c.auth, {
+      jwtSecret: undefined,
+      accessTokenTtlSeconds: 900,
+      refreshTokenTtlSeconds: 2_592_000,
+    });
+    assert.equal(c.admin, undefined);
+    assert.deepEqual(c.rateLimit, {
+      windowSeconds: 60,
+      loginPerIp: 30,
+      loginPerAccount: 10,
+      registerPerIp: 10,
+    });
+    assert.deepEqual(c.worker, { concurrency: 2, pollIntervalMs: 2000 });
+    assert.equal(c.shutdownTimeoutMs, 10_000);
+  });
+
+  it('reads and converts every kind of value', () => {
+    const c = loadConfig({
+      HOST: '127.0.0.1',
+      PORT: '3000',
+      DATA_DIR: '/srv/vireo',
+      DATABASE_URL: 'postgresql://u:p@db:5432/vireo',
+      TRUST_PROXY: 'yes',
+      LOG_LEVEL: 'debug',
+      JWT_SECRET: 'x'.repeat(32),
+      WORKER_CONCURRENCY: '8',
+    });
+    assert.deepEqual(c.http, { host: '127.0.0.1', port: 3000, trustProxy: true });
+    assert.equal(c.dataDir, '/srv/vireo');
+    assert.equal(c.embeddedPostgres.dataDir, '/srv/vireo/postgres');
+    assert.equal(c.databaseUrl, 'postgresql://u:p@db:5432/vireo');
+    assert.equal(c.log.level, 'debug');
+    assert.equal(c.auth.jwtSecret, 'x'.repeat(32));
+    assert.equal(c.worker.concurrency, 8);
+    assert.equal(loadConfig({ TRUST_PROXY: '0' }).http.trustProxy, false);
+  });
+
+  it('refuses a bad value with one line that names the variable', () => {
+    const cases: Array<[string, string]> = [
+      ['PORT', 'abc'],
+      ['PORT', '70000'],
+      ['PORT', '80.5'],
+      ['PORT', '0x50'],
+      ['PORT', '1e3'],
+      ['PORT', '   '],
+      ['DB_POOL_MAX', '0'],
+      ['LOG_LEVEL', 'verbose'],
+      ['TRUST_PROXY', 'maybe'],
+      ['DATABASE_URL', 'mysql://localhost/vireo'],
+      ['ADMIN_USERNAME', 'no spaces please'],
+      ['SHUTDOWN_TIMEOUT_MS', '-1'],
+    ];
+    for (const [name, value] of cases) {
+      const err = configError({ [name]: value });
+      assert.match(err.message, new RegExp(`\\b${name}\\b`), `${name}=${value}: ${err.message}`);
+      assert.ok(!err.message.includes('\n'), `${name}=${value} gives more than one line: ${err.message}`);
+    }
+  });
+
+  it('never repeats a secret in the error', () => {
+    const cases: Array<[string, string]> = [
+      ['JWT_SECRET', 'too-short-but-secret'],
+      ['DATABASE_URL', 'mysql://root:hunter2hunter2@db/vireo'],
+    ];
+    for (const [name, value] of cases) {
+      const err = configError({ [name]: value });
+      assert.match(err.message, new RegExp(`\\b${name}\\b`));
+      assert.ok(!err.message.includes(value), err.message);
+    }
+    const err = configError({ ADMIN_EMAIL: 'root@example.test', ADMIN_PASSWORD: 'short' });
+    assert.match(err.message, /\bADMIN_PASSWORD\b/);
+    assert.ok(!err.message.includes('"short"'), err.message);
+  });
+
+  it('wants ADMIN_EMAIL and ADMIN_PASSWORD together', () => {
+    const halves: Array<Record<string, string>> = [
+      { ADMIN_EMAIL: 'root@example.test' },
+      { ADMIN_PASSWORD: 'long enough password' },
+    ];
+    for (const env of halves) {
+      const err = configError(env);
+      assert.match(err.message, /ADMIN_EMAIL/);
+      assert.match(err.message, /ADMIN_PASSWORD/);
+      assert.ok(!err.message.includes('\n'));
+    }
+    const c = loadConfig({ ADMIN_EMAIL: 'root@example.test', ADMIN_PASSWORD: 'long enough password' });
+    assert.deepEqual(c.admin, {
+      email: 'root@example.test',
+      password: 'long enough password',
+      username: 'admin',
+    });
+  });
+
+  it('counts empty strings as unset', () => {
+    const c = loadConfig({
+      PORT: '',
+      DATABASE_URL: '',
+      JWT_SECRET: '',
+      LOG_LEVEL: '',
+      ADMIN_EMAIL: '',
+      ADMIN_PASSWORD: '',
+    });
+    assert.equal(c.http.port, 8080);
+    assert.equal(c.databaseUrl, undefined);
+    assert.equal(c.auth.jwtSecret, undefined);
+    assert.equal(c.log.level, 'info');
+    assert.equal(c.admin, undefined);
+    // One of the pair empty is the same as one of the pair missing.
+    assert.throws(() => loadConfig({ ADMIN_EMAIL: 'root@example.test', ADMIN_PASSWORD: '' }), ConfigError);
+  });
+
+  it('ignores variables it does not know', () => {
+    assert.equal(loadConfig({ PATH: '/usr/bin', SOMETHING_ELSE: 'x' }).http.port, 8080);
+  });
+});
