@@ -12,6 +12,8 @@ export function streamVideoEvents(
   reply: FastifyReply,
   hub: NotifyHub,
   current: () => Promise<VideoRow | undefined>,
+  /** Streams still open; the server ends them when it shuts down, rather than waiting on them. */
+  open: Set<() => void>,
 ): void {
   reply.hijack();
   const res = reply.raw;
@@ -40,10 +42,12 @@ export function streamVideoEvents(
   const close = () => {
     if (closed) return;
     closed = true;
+    open.delete(close);
     clearInterval(heartbeat);
     unsubscribe();
     res.end();
   };
+  open.add(close);
   request.raw.on('close', close);
   current().then(
     (v) => (v ? send(toProgressEvent(v)) : close()),

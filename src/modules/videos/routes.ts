@@ -19,6 +19,11 @@ const tags = ['videos'];
 const notFound = problemSchema.describe('VIDEO_NOT_FOUND');
 
 export function videosRoutes(app: HttpServer, { videos, hub }: VideosRouteDeps): void {
+  const openStreams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const close of [...openStreams]) close();
+  });
+
   app.get('/api/v1/videos/:id', {
     config: { auth: 'optional' },
     schema: {
@@ -70,7 +75,7 @@ export function videosRoutes(app: HttpServer, { videos, hub }: VideosRouteDeps):
     },
     handler: async (req, reply) => {
       await videos.viewable(req.params.id, req.principal);
-      streamVideoEvents(req, reply, hub, () => videos.get(req.params.id));
+      streamVideoEvents(req, reply, hub, () => videos.get(req.params.id), openStreams);
     },
   });
 

@@ -85,15 +85,6 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
       { method: request.method, route, status_code: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
-    request.log.info(
-      {
-        method: request.method,
-        url: request.url,
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime),
-      },
-      'request',
-    );
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -131,10 +122,12 @@ function toProblem(error: FastifyError): ReturnType<typeof problemFor> {
   if (error instanceof AppError) return problemFor(error.code, error.message, error.extra.fields);
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = error.validationContext ?? 'body';
-    const fields: FieldError[] = error.validation.map((v) => ({
-      field: v.instancePath.replace(/^\//, '').replaceAll('/', '.') || where,
-      message: v.message ?? 'invalid',
-    }));
+    const fields: FieldError[] = [];
+    for (const v of error.validation) {
+      const field = v.instancePath.replace(/^\//, '').replaceAll('/', '.') || where;
+      // One message per field: zod may report several rules broken by the same value.
+      if (!fields.some((f) => f.field === field)) fields.push({ field, message: v.message ?? 'invalid' });
+    }
     return problemFor(
       'VALIDATION_FAILED',
       `Invalid ${where}: ${fields.map((f) => f.field).join(', ')}`,
