@@ -1,13 +1,18 @@
 // Processing end to end: a stored source, the real job worker and ffmpeg, progress over SSE, playback.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { processVideoJobType } from '../src/modules/transcoding/index.ts';
 import { enqueue } from '../src/platform/jobs/enqueue.ts';
 import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { makeClip, tempDir } from './helpers/media.ts';
 import { readEvents } from './helpers/sse.ts';
+
+const run = promisify(execFile);
 
 describe('video processing', () => {
   let t: TestApp;
@@ -118,6 +123,105 @@ describe('video processing', () => {
       assert.equal(final?.data.failure_code, code);
       const video = await api(t, 'GET', `/api/v1/videos/${id}`, { token: owner.access_token });
       assert.equal(video.body.status, 'failed');
+      // No temporary files and no partial outputs are left behind by a failure.
+      const temp = (await fs.readdir(os.tmpdir())).filter((f) => f.startsWith(`vireo-process-${id}`));
+      assert.deepEqual(temp, []);
+      assert.deepEqual(await t.app.store.list(`videos/${id}/`), []);
+    }
+  });
+
+  it('fails a truncated MP4, an audio-only file and an over-long video with their codes', async () => {
+    const whole = await makeClip(clips, 'whole', { seconds: 2 });
+    const truncated = path.join(clips, 'truncated.mp4');
+    const bytes = await fs.readFile(whole);
+    await fs.writeFile(truncated, bytes.subarray(0, Math.floor(bytes.length / 3)));
+    const audioOnly = path.join(clips, 'tone.m4a');
+    await run('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=duration=1',
+      '-c:a',
+      'aac',
+      audioOnly,
+    ]);
+    for (const [file, code] of [
+      [truncated, 'FILE_CORRUPT'],
+      [audioOnly, 'NO_VIDEO_STREAM'],
+    ] as const) {
+      const id = await submit(file);
+      const final = (await readEvents(`${t.url}/api/v1/videos/${id}/events`, owner.access_token)).at(-1);
+      assert.equal(final?.data.failure_code, code, file);
+    }
+    const short = await startTestApp({ MAX_VIDEO_DURATION_SECONDS: '1' });
+    try {
+      const u = await registerUser(short);
+      const { videos, store, database } = short.app;
+      const v = await videos.register(database.db, {
+        ownerId: u.id,
+        title: 'long',
+        filename: 'a.mp4',
+        size: null,
+      });
+      await store.putFile(`sources/${v.id}/original`, whole);
+      await database.db.transaction().execute(async (tx) => {
+        await videos.markUploaded(tx, v.id, { key: `sources/${v.id}/original`, size: 1 });
+        await enqueue(tx, processVideoJobType, { videoId: v.id });
+      });
+      const final = (await readEvents(`${short.url}/api/v1/videos/${v.id}/events`, u.access_token)).at(-1);
+      assert.equal(final?.data.failure_code, 'DURATION_TOO_LONG');
+    } finally {
+      await short.stop();
+    }
+  });
+
+  it('turns 10-bit 4:4:4 HEVC and interlaced MPEG-2 into 8-bit 4:2:0 H.264', async () => {
+    const hevc = await makeClip(clips, 'hevc', {
+      codec: 'libx265',
+      pixFmt: 'yuv444p10le',
+      seconds: 2,
+      ext: 'mkv',
+    });
+    const mpeg2 = await makeClip(clips, 'mpeg2', {
+      codec: 'mpeg2video',
+      interlaced: true,
+      seconds: 2,
+      ext: 'ts',
+    });
+    for (const file of [hevc, mpeg2]) {
+      const id = await submit(file);
+      const final = (await readEvents(`${t.url}/api/v1/videos/${id}/events`, owner.access_token)).at(-1);
+      assert.equal(final?.event, 'ready', `${file}: ${JSON.stringify(final)}`);
+      const video = await t.app.videos.get(id);
+      const rung = path.join(clips, `${id}.mp4`);
+      const prefix = `videos/${id}/${video!.media_version}/hls/240p/`;
+      const parts = (await t.app.store.list(prefix)).map((o) => o.key).filter((k) => /\.(mp4|m4s)$/.test(k));
+      const bodies = await Promise.all(
+        parts
+          .sort((a, b) => (a.endsWith('init.mp4') ? -1 : b.endsWith('init.mp4') ? 1 : a.localeCompare(b)))
+          .map(async (k) => {
+            const got = await t.app.store.get(k);
+            const chunks: Buffer[] = [];
+            for await (const c of got!.body) chunks.push(c as Buffer);
+            return Buffer.concat(chunks);
+          }),
+      );
+      await fs.writeFile(rung, Buffer.concat(bodies));
+      const { stdout } = await run('ffprobe', [
+        '-v',
+        'error',
+        '-select_streams',
+        'v:0',
+        '-show_entries',
+        'stream=codec_name,pix_fmt,field_order',
+        '-of',
+        'csv=p=0',
+        rung,
+      ]);
+      assert.match(stdout.trim(), /^h264,yuv420p/, file);
     }
   });
 

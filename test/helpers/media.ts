@@ -18,6 +18,8 @@ export interface ClipOptions {
   pixFmt?: string;
   codec?: 'libx264' | 'libx265' | 'mpeg2video' | 'libvpx-vp9';
   ext?: string;
+  /** Encode as interlaced (top field first); for codecs that support it. */
+  interlaced?: boolean;
 }
 
 export async function tempDir(prefix = 'vireo-media-'): Promise<string> {
@@ -32,6 +34,8 @@ export async function makeClip(dir: string, name: string, o: ClipOptions = {}): 
   if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${seconds}`);
   args.push('-c:v', codec, '-pix_fmt', o.pixFmt ?? 'yuv420p');
   if (codec === 'libx264') args.push('-preset', 'ultrafast');
+  if (codec === 'libx265') args.push('-preset', 'ultrafast', '-x265-params', 'log-level=error');
+  if (o.interlaced) args.push('-flags', '+ilme+ildct', '-top', '1');
   if (audio) args.push('-c:a', 'aac', '-shortest');
   if (!o.rotate) {
     await run('ffmpeg', [...args, file]);

@@ -53,12 +53,13 @@ export async function probe(file: string): Promise<MediaInfo> {
       file,
     ]);
     out = JSON.parse(stdout) as FfprobeOutput;
-  } catch (err) {
-    const stderr = String((err as { stderr?: string }).stderr ?? '');
-    if (/Invalid data found|could not find codec|Unknown format/i.test(stderr)) {
-      throw new ProbeError('UNSUPPORTED_FORMAT', 'The file is not a video format Vireo can read');
+  } catch {
+    // A file that starts like a known container but cannot be read is damaged; anything else is
+    // simply not a format we know.
+    if (await looksLikeContainer(file)) {
+      throw new ProbeError('FILE_CORRUPT', 'The file could not be read; it may be damaged or incomplete');
     }
-    throw new ProbeError('FILE_CORRUPT', 'The file could not be read; it may be damaged or incomplete');
+    throw new ProbeError('UNSUPPORTED_FORMAT', 'The file is not a video format Vireo can read');
   }
   return toMediaInfo(out);
 }
@@ -97,6 +98,27 @@ export function toMediaInfo(out: FfprobeOutput): MediaInfo {
         }
       : null,
   };
+}
+
+async function looksLikeContainer(file: string): Promise<boolean> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(16), 0, 16, 0);
+    const head = buffer.subarray(0, bytesRead);
+    const ascii = (from: number, to: number) => head.subarray(from, to).toString('latin1');
+    return (
+      ['ftyp', 'moov', 'mdat', 'free', 'wide'].includes(ascii(4, 8)) || // MP4 / QuickTime
+      head.readUInt32BE(0) === 0x1a45dfa3 || // Matroska / WebM
+      ['RIFF', 'OggS'].includes(ascii(0, 4)) ||
+      ascii(0, 3) === 'FLV' ||
+      head.readUInt32BE(0) === 0x000001ba || // MPEG program stream
+      (head[0] === 0x47 && bytesRead >= 1) // MPEG transport stream sync byte
+    );
+  } catch {
+    return false;
+  } finally {
+    await handle.close();
+  }
 }
 
 function frameRate(value: string | undefined): number {
