@@ -95,18 +95,20 @@ export async function processVideo(
     await imagesDone;
 
     await uploadTree(store, out, mediaPrefix(videoId, version));
+    await fs.rm(work, { recursive: true, force: true });
     await videos.markReady(videoId, version, packaged.renditions);
     await removeOlderVersions(store, videoId, version);
     return 'done';
   } catch (err) {
+    // Clean up before the final state is announced: whoever hears `failed` finds nothing left over.
+    await fs.rm(work, { recursive: true, force: true });
+    await store.deletePrefix(`${mediaPrefix(videoId, version)}/`);
     const rejected = toRejection(err);
     if (rejected) {
       await videos.markFailed(videoId, rejected.code, rejected.message);
-      await store.deletePrefix(`${mediaPrefix(videoId, version)}/`);
       return 'done';
     }
     logger.warn({ err, videoId, attempt: attempt.current }, 'processing failed');
-    await store.deletePrefix(`${mediaPrefix(videoId, version)}/`);
     if (attempt.current >= attempt.max) {
       await videos.markFailed(videoId, 'PROCESSING_FAILED', 'Processing failed; the owner can retry it');
       return 'done';

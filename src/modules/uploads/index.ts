@@ -1,23 +1,43 @@
 // Uploads: resumable tus uploads and one-request multipart uploads that register catalog videos.
-import type { Config } from '../../config.ts';
-import type { Db } from '../../platform/db/database.ts';
 import type { HttpServer } from '../../platform/http/server.ts';
 import type { AnyJob } from '../../platform/jobs/definition.ts';
-import type { Logger } from '../../platform/observability/logger.ts';
-import type { ObjectStore } from '../../platform/storage/object-store.ts';
-import type { VideosService } from '../videos/index.ts';
+import type { UploadsDeps } from './deps.ts';
+import { expireUploadsJob } from './jobs.ts';
+import { plainUploadRoutes } from './routes.ts';
+import { UploadsService } from './service.ts';
+import { TusEndpoint } from './tus.ts';
+import { tusRoutes } from './tus-routes.ts';
 
-export interface UploadsDeps {
-  db: Db;
-  videos: VideosService;
-  store: ObjectStore;
-  config: Config['uploads'];
-  logger: Logger;
+export type { UploadsDeps } from './deps.ts';
+export { expireUploadsJobName } from './jobs.ts';
+export { sourceKey, UploadsService } from './service.ts';
+
+interface Uploads {
+  service: UploadsService;
+  tus: TusEndpoint;
 }
 
-export function uploadRoutes(_app: HttpServer, _deps: UploadsDeps): void {}
+// Routes and jobs of one app share one tus server (and its upload locks): app.ts hands both the same deps.
+const instances = new WeakMap<UploadsDeps, Uploads>();
+
+function uploadsOf(deps: UploadsDeps): Uploads {
+  let uploads = instances.get(deps);
+  if (!uploads) {
+    const service = new UploadsService(deps);
+    uploads = { service, tus: new TusEndpoint(deps, service) };
+    instances.set(deps, uploads);
+  }
+  return uploads;
+}
+
+export function uploadRoutes(app: HttpServer, deps: UploadsDeps): void {
+  const { service, tus } = uploadsOf(deps);
+  tusRoutes(app, service, tus);
+  plainUploadRoutes(app, service, deps.config.dir);
+}
 
 /** Scheduled jobs of this module (expired incomplete uploads are removed). */
-export function uploadJobs(_deps: UploadsDeps): AnyJob[] {
-  return [];
+export function uploadJobs(deps: UploadsDeps): AnyJob[] {
+  const { tus } = uploadsOf(deps);
+  return [expireUploadsJob(tus, deps.config.dir, deps.config.expirySeconds)];
 }

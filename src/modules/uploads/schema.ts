@@ -1,0 +1,7 @@
+import { z } from 'zod';
+import { videoStatus } from '../videos/schema.ts';
+
+export const uploadedVideo = z.object({ id: z.uuid(), status: videoStatus }).meta({
+  id: 'UploadedVideo',
+  description: 'The video the upload created; GET /api/v1/videos/{id} tells more',
+});

@@ -1,0 +1,213 @@
+// The tus routes. Fastify authenticates, checks what tus leaves to us (version, content type, owner,
+// size and quota) and answers those with problem+json; then the raw request goes to the tus server,
+// which reads the body straight from the socket.
+import type { ServerResponse } from 'node:http';
+import { Metadata } from '@tus/server';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { principalOf } from '../../platform/http/auth-guard.ts';
+import { AppError, problemSchema } from '../../platform/http/errors.ts';
+import { type HttpServer, noContent } from '../../platform/http/server.ts';
+import type { UploadsService } from './service.ts';
+import { TUS_PATH, TUS_VERSION, type TusEndpoint } from './tus.ts';
+
+const tags = ['uploads'];
+const idParams = z.object({ id: z.string() });
+const problem = (codes: string) => problemSchema.describe(codes);
+const OFFSET_STREAM = 'application/offset+octet-stream';
+
+export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndpoint): void {
+  const forward = async (req: FastifyRequest, reply: FastifyReply) => {
+    const server = await tus.server();
+    const res = hijack(reply);
+    try {
+      await server.handle(req.raw, res);
+    } catch (err) {
+      req.log.error({ err }, 'upload request failed');
+      if (res.headersSent) res.destroy();
+      else res.writeHead(500, { 'Tus-Resumable': TUS_VERSION }).end();
+    }
+  };
+
+  /** The video behind the caller's upload with this id; anyone else's upload is not found. */
+  const ownUpload = async (req: FastifyRequest, id: string) => {
+    checkVersion(req);
+    return uploads.ownUpload(id, principalOf(req));
+  };
+
+  app.register(async (plugin) => {
+    const scope = plugin.withTypeProvider<ZodTypeProvider>();
+    // tus reads the body itself: no parser may consume it, whatever its content type.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_req, _payload, done) => done(null));
+    // Answers given before tus (auth, limits, ownership) carry the version as tus's own do.
+    scope.addHook('onSend', async (req, reply) => {
+      if (req.method !== 'OPTIONS') reply.header('Tus-Resumable', TUS_VERSION);
+    });
+
+    for (const url of [TUS_PATH, `${TUS_PATH}/:id`]) {
+      scope.route({
+        method: 'OPTIONS',
+        url,
+        config: { auth: 'public' },
+        schema: { tags, summary: 'tus 1.0: versions, extensions and the largest upload allowed' },
+        handler: forward,
+      });
+    }
+
+    scope.post(TUS_PATH, {
+      config: { auth: 'user' },
+      schema: {
+        tags,
+        summary: 'tus creation: registers the video and answers Location and Vireo-Video-Id',
+        description:
+          'Upload-Metadata needs `filename`; `title` is optional (default: the filename without ' +
+          'extension). With Content-Type application/offset+octet-stream, the body is the first bytes.',
+        response: {
+          201: noContent.describe('Created: Location, Vireo-Video-Id, Upload-Expires (and Upload-Offset)'),
+          412: problem('TUS_VERSION_UNSUPPORTED'),
+          413: problem('UPLOAD_TOO_LARGE or QUOTA_EXCEEDED'),
+        },
+      },
+      handler: async (req, reply) => {
+        checkVersion(req);
+        const length = req.headers['upload-length'];
+        // Without a valid length, tus refuses the creation itself.
+        if (typeof length === 'string' && /^\d+$/.test(length)) {
+          const size = Number(length);
+          uploads.assertSize(size, { 'Tus-Max-Size': String(uploads.maxBytes) });
+          const meta = metadataOf(req.headers['upload-metadata']);
+          const source = uploads.sourceInfo(meta.filename, meta.title);
+          const ownerId = principalOf(req).userId;
+          await uploads.assertQuota(ownerId, size);
+          tus.admit(req.raw, { ownerId, source });
+        }
+        await forward(req, reply);
+      },
+    });
+
+    scope.head(`${TUS_PATH}/:id`, {
+      config: { auth: 'user' },
+      schema: {
+        tags,
+        summary: 'tus: the offset to resume from (Upload-Offset, Upload-Length, Upload-Expires)',
+        params: idParams,
+        response: {
+          404: problem('UPLOAD_NOT_FOUND'),
+          410: problem('UPLOAD_GONE'),
+        },
+      },
+      handler: async (req, reply) => {
+        let video = await ownUpload(req, req.params.id);
+        reply.header('Cache-Control', 'no-store');
+        if (video.status === 'uploading' && (await tus.resumeCompletion(video.id))) {
+          video = await ownUpload(req, video.id);
+        }
+        if (video.source_key) {
+          // Whole: the upload's bytes are the video's source now, and tus no longer knows them.
+          const size = String(video.source_size ?? 0);
+          hijack(reply)
+            .writeHead(200, { 'Tus-Resumable': TUS_VERSION, 'Upload-Offset': size, 'Upload-Length': size })
+            .end();
+          return;
+        }
+        if (video.status !== 'uploading') throw gone(video.failure_message);
+        const expires = await (await tus.store()).expiresAt(video.id);
+        if (expires) reply.header('Upload-Expires', expires.toUTCString());
+        await forward(req, reply);
+      },
+    });
+
+    scope.patch(`${TUS_PATH}/:id`, {
+      config: { auth: 'user' },
+      schema: {
+        tags,
+        summary: 'tus: append bytes at Upload-Offset',
+        params: idParams,
+        response: {
+          204: noContent.describe(
+            'The new Upload-Offset; the video is `uploaded` once it reaches the length',
+          ),
+          404: problem('UPLOAD_NOT_FOUND'),
+          409: problem('Upload-Offset mismatch, or UPLOAD_FINISHED'),
+          410: problem('UPLOAD_GONE'),
+          415: problem('UNSUPPORTED_MEDIA_TYPE'),
+        },
+      },
+      handler: async (req, reply) => {
+        checkVersion(req);
+        if (req.headers['content-type'] !== OFFSET_STREAM) {
+          throw new AppError('UNSUPPORTED_MEDIA_TYPE', `PATCH bodies must be ${OFFSET_STREAM}`);
+        }
+        const video = await ownUpload(req, req.params.id);
+        if (video.source_key) throw finished(video.source_size);
+        if (video.status !== 'uploading') throw gone(video.failure_message);
+        await forward(req, reply);
+      },
+    });
+
+    scope.delete(`${TUS_PATH}/:id`, {
+      config: { auth: 'user' },
+      schema: {
+        tags,
+        summary: 'tus termination: abandons an unfinished upload (its video fails)',
+        params: idParams,
+        response: {
+          204: noContent.describe('Terminated'),
+          404: problem('UPLOAD_NOT_FOUND'),
+          409: problem('UPLOAD_FINISHED'),
+          410: problem('UPLOAD_GONE'),
+        },
+      },
+      handler: async (req, reply) => {
+        const video = await ownUpload(req, req.params.id);
+        if (video.source_key) throw finished(video.source_size);
+        if (video.status !== 'uploading') throw gone(video.failure_message);
+        // The video fails first: were the removal to fail, the expiry job still removes the file.
+        await uploads.abandon(video.id, 'UPLOAD_TERMINATED', 'The uploader terminated the upload');
+        await forward(req, reply);
+      },
+    });
+  });
+}
+
+/** Takes the response out of Fastify's hands, keeping the headers set on the reply so far. */
+function hijack(reply: FastifyReply): ServerResponse {
+  reply.hijack();
+  const res = reply.raw;
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (value !== undefined) res.setHeader(name, value);
+  }
+  return res;
+}
+
+/** tus 1.0: an unsupported version gets 412 with the versions we speak, and nothing is done. */
+function checkVersion(req: FastifyRequest): void {
+  if (req.headers['tus-resumable'] !== TUS_VERSION) {
+    throw new AppError('TUS_VERSION_UNSUPPORTED', `Send Tus-Resumable: ${TUS_VERSION}`, {
+      headers: { 'Tus-Version': TUS_VERSION },
+    });
+  }
+}
+
+function metadataOf(header: string | string[] | undefined): Record<string, string | null> {
+  if (header === undefined) return {};
+  try {
+    return Metadata.parse(String(header));
+  } catch {
+    throw new AppError('VALIDATION_FAILED', 'Upload-Metadata is not valid tus metadata', {
+      fields: [{ field: 'Upload-Metadata', message: 'must be comma-separated "key base64value" pairs' }],
+    });
+  }
+}
+
+function finished(size: number | null): AppError {
+  return new AppError('UPLOAD_FINISHED', 'The upload is complete', {
+    headers: { 'Upload-Offset': String(size ?? 0) },
+  });
+}
+
+function gone(reason: string | null): AppError {
+  return new AppError('UPLOAD_GONE', reason ?? 'The upload no longer exists');
+}

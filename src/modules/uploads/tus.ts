@@ -1,0 +1,136 @@
+// The tus 1.0 server (@tus/server on @tus/file-store) and the hooks that tie an upload to its video:
+// the upload id is the video id, creation registers the video, the last byte completes it.
+import fs from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { EVENTS, MemoryLocker, Server } from '@tus/server';
+import { uuidv7 } from 'uuidv7';
+import { AppError } from '../../platform/http/errors.ts';
+import type { UploadsDeps } from './deps.ts';
+import type { SourceInfo, UploadsService } from './service.ts';
+import { UploadStore } from './upload-store.ts';
+
+export const TUS_PATH = '/api/v1/uploads';
+export const TUS_VERSION = '1.0.0';
+
+/** Who creates an upload and what it is, checked by the route before tus sees the request. */
+export interface Creation {
+  ownerId: string;
+  source: SourceInfo;
+}
+
+/** What tus hands its hooks: a web Request that still carries the Node request and response. */
+type CarriesNode = { runtime?: { node?: { req: IncomingMessage; res?: ServerResponse } } };
+const nodeOf = (req: unknown) => (req as CarriesNode).runtime?.node;
+
+export class TusEndpoint {
+  private readonly creations = new WeakMap<IncomingMessage, Creation>();
+  private built?: Promise<{ server: Server; store: UploadStore }>;
+
+  constructor(
+    private readonly deps: UploadsDeps,
+    private readonly uploads: UploadsService,
+  ) {}
+
+  /** Lets the creation in this request through, on behalf of this user. */
+  admit(req: IncomingMessage, creation: Creation): void {
+    this.creations.set(req, creation);
+  }
+
+  async server(): Promise<Server> {
+    return (await this.build()).server;
+  }
+
+  async store(): Promise<UploadStore> {
+    return (await this.build()).store;
+  }
+
+  /** Built on first use: FileStore creates its folder at construction and throws out of band if it cannot. */
+  private build() {
+    this.built ??= (async () => {
+      await fs.mkdir(this.deps.config.dir, { recursive: true });
+      return this.create();
+    })();
+    this.built.catch(() => {
+      this.built = undefined;
+    });
+    return this.built;
+  }
+
+  private create() {
+    const { config, logger } = this.deps;
+    const locker = new MemoryLocker();
+    const store = new UploadStore({
+      directory: config.dir,
+      expirySeconds: config.expirySeconds,
+      locker,
+      logger,
+      onExpired: (id) => this.uploads.abandon(id, 'UPLOAD_EXPIRED', 'The upload was not finished in time'),
+    });
+    const server = new Server({
+      path: TUS_PATH,
+      datastore: store,
+      locker,
+      maxSize: config.maxBytes,
+      // A relative Location stays right behind any proxy; tus 1.0 allows it.
+      relativeLocation: true,
+      // The API answers no cross-origin requests anywhere else either.
+      allowedOrigins: () => false,
+      exposedHeaders: ['Vireo-Video-Id'],
+      namingFunction: () => uuidv7(),
+      onUploadCreate: async (req, upload) => {
+        const node = nodeOf(req);
+        const creation = node && this.creations.get(node.req);
+        if (!creation || upload.size === undefined) throw new AppError('UPLOAD_NOT_FOUND');
+        await this.uploads.register(creation.ownerId, {
+          ...creation.source,
+          id: upload.id,
+          size: upload.size,
+        });
+        node.res?.setHeader('Vireo-Video-Id', upload.id);
+        return {};
+      },
+      onUploadFinish: async (_req, upload) => {
+        await this.finish(store, upload.id, upload.size ?? upload.offset);
+        return {};
+      },
+      onResponseError: (_req, err) => {
+        if (err instanceof AppError) return { status_code: err.status, body: `${err.message}\n` };
+        // tus's own protocol answers are plain objects with a status; they stay as they are.
+        if ('status_code' in err && err.status_code < 500) return undefined;
+        logger.error({ err }, 'upload request failed');
+        return { status_code: 500, body: 'Something went wrong on our side\n' };
+      },
+    });
+    // tus still reads the record while it answers; it goes once the answer is made.
+    server.on(EVENTS.POST_FINISH, (_req, _res, upload) => void store.forget(upload.id));
+    return { server, store };
+  }
+
+  private async finish(store: UploadStore, id: string, size: number): Promise<void> {
+    await store.seal(id, size);
+    await this.uploads.complete(id, path.join(this.deps.config.dir, id), size);
+  }
+
+  /**
+   * Finishes a completion cut short (a crash between moving the file and the commit), as a client that
+   * asks for the offset of a sealed upload expects it to be done. Answers whether there was one.
+   */
+  async resumeCompletion(id: string): Promise<boolean> {
+    const store = await this.store();
+    const size = await store.sealedSize(id);
+    if (size === undefined) return false;
+    await this.finish(store, id, size);
+    await store.forget(id);
+    return true;
+  }
+
+  /** Finishes every completion cut short; one that fails again waits for the next run. */
+  async resumeCompletions(): Promise<void> {
+    for (const id of await (await this.store()).sealedIds()) {
+      await this.resumeCompletion(id).catch((err) =>
+        this.deps.logger.error({ err, videoId: id }, 'could not finish an upload'),
+      );
+    }
+  }
+}
