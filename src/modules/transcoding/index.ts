@@ -21,7 +21,7 @@ export function transcodingJobs(deps: TranscodingDeps): AnyJob[] {
     defineJob({
       ...processVideoJobType,
       handler: ({ videoId }, ctx) =>
-        processVideo(deps, videoId, { current: ctx.attempts, max: ctx.maxAttempts }),
+        processVideo(deps, videoId, { current: ctx.attempts, max: ctx.maxAttempts }, ctx.signal),
     }),
   ];
 }

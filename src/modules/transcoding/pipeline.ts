@@ -38,6 +38,8 @@ export async function processVideo(
   deps: PipelineDeps,
   videoId: string,
   attempt: { current: number; max: number },
+  /** Aborted when the worker shuts down: ffmpeg is stopped and the job goes back to the queue. */
+  signal?: AbortSignal,
 ): Promise<'done' | 'skipped'> {
   const { videos, store, media, logger } = deps;
   const video = await videos.startProcessing(videoId);
@@ -87,7 +89,10 @@ export async function processVideo(
     // The poster and thumbnails decode only a short window; they run beside the encode.
     const imagesDone = makeStills(source, imagePlan, images);
     imagesDone.catch(() => {}); // awaited below; avoid an unhandled rejection meanwhile
-    await runFfmpeg(args, { onProgress: (u) => void progress('encoding', percentOf(u, info.durationS)) });
+    await runFfmpeg(args, {
+      signal,
+      onProgress: (u) => void progress('encoding', percentOf(u, info.durationS)),
+    });
 
     await progress('packaging', 0, true);
     const packaged = await packageLadder(plan, hlsDir, path.join(out, 'dash'));
@@ -109,7 +114,7 @@ export async function processVideo(
       return 'done';
     }
     logger.warn({ err, videoId, attempt: attempt.current }, 'processing failed');
-    if (attempt.current >= attempt.max) {
+    if (attempt.current >= attempt.max && !signal?.aborted) {
       await videos.markFailed(videoId, 'PROCESSING_FAILED', 'Processing failed; the owner can retry it');
       return 'done';
     }

@@ -1,6 +1,6 @@
 // Runs ffmpeg with `-progress pipe:1`, reporting progress and keeping the end of stderr for errors.
 import { spawn } from 'node:child_process';
-import { type ProgressUpdate, ProgressParser } from './progress.ts';
+import { ProgressParser, type ProgressUpdate } from './progress.ts';
 import { mediaTools } from './tools.ts';
 
 export class FfmpegError extends Error {
@@ -19,7 +19,10 @@ export interface RunFfmpegOptions {
 
 export function runFfmpeg(args: string[], opts: RunFfmpegOptions = {}): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(mediaTools().ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'], signal: opts.signal });
+    const child = spawn(mediaTools().ffmpeg, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      signal: opts.signal,
+    });
     const parser = new ProgressParser();
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
