@@ -19,6 +19,7 @@ import { createHttpServer, type HttpServer } from './platform/http/server.ts';
 import { type AnyJob, JobRegistry } from './platform/jobs/definition.ts';
 import { sweepRateLimitsJob } from './platform/jobs/platform-jobs.ts';
 import { startWorker } from './platform/jobs/worker.ts';
+import { configureMediaTools } from './platform/media/tools.ts';
 import { createLogger, type Logger } from './platform/observability/logger.ts';
 import { createMetrics, registerPoolMetrics } from './platform/observability/metrics.ts';
 import { NotifyHub } from './platform/realtime/notify-hub.ts';
@@ -130,6 +131,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     });
     if (config.admin) await accounts.ensureInitialAdmin(config.admin);
 
+    configureMediaTools({ ffmpeg: config.media.ffmpegPath, ffprobe: config.media.ffprobePath });
     const store = new FsObjectStore(config.storage.dir);
     const videos = new VideosService(db);
     const uploadsDeps = {

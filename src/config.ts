@@ -60,6 +60,8 @@ export const configSchema = z.object({
     .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow'])
     .default('veryfast'),
   ENCODE_CRF: int(0, 51).default(23),
+  FFMPEG_PATH: z.string().min(1).optional(),
+  FFPROBE_PATH: z.string().min(1).optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -84,7 +86,16 @@ export interface Config {
   shutdownTimeoutMs: number;
   storage: { driver: 'fs'; dir: string };
   uploads: { dir: string; maxBytes: number; quotaBytes: number; expirySeconds: number };
-  media: { maxDurationSeconds: number; rungs: number[]; segmentSeconds: number; preset: string; crf: number };
+  media: {
+    maxDurationSeconds: number;
+    rungs: number[];
+    segmentSeconds: number;
+    preset: string;
+    crf: number;
+    /** Absent: ffmpeg/ffprobe on PATH, else the binaries shipped in npm packages. */
+    ffmpegPath?: string;
+    ffprobePath?: string;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -144,6 +155,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       segmentSeconds: c.SEGMENT_SECONDS,
       preset: c.ENCODE_PRESET,
       crf: c.ENCODE_CRF,
+      ffmpegPath: c.FFMPEG_PATH,
+      ffprobePath: c.FFPROBE_PATH,
     },
   };
 }

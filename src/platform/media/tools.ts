@@ -11,10 +11,18 @@ export interface MediaTools {
 
 let cached: MediaTools | undefined;
 
+/** Explicit paths from configuration win over the search below. */
+export function configureMediaTools(paths: Partial<MediaTools>): void {
+  cached = undefined;
+  explicit = paths;
+}
+
+let explicit: Partial<MediaTools> = {};
+
 export function mediaTools(): MediaTools {
   cached ??= {
-    ffmpeg: locate('ffmpeg', '@ffmpeg-installer/ffmpeg'),
-    ffprobe: locate('ffprobe', '@ffprobe-installer/ffprobe'),
+    ffmpeg: explicit.ffmpeg ?? locate('ffmpeg', '@ffmpeg-installer/ffmpeg'),
+    ffprobe: explicit.ffprobe ?? locate('ffprobe', '@ffprobe-installer/ffprobe'),
   };
   return cached;
 }
