@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { processVideoJobType } from '../src/modules/transcoding/index.ts';
 import { enqueue } from '../src/platform/jobs/enqueue.ts';
+import { mediaTools } from '../src/platform/media/tools.ts';
 import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { makeClip, tempDir } from './helpers/media.ts';
 import { readEvents } from './helpers/sse.ts';
@@ -136,7 +137,7 @@ describe('video processing', () => {
     const bytes = await fs.readFile(whole);
     await fs.writeFile(truncated, bytes.subarray(0, Math.floor(bytes.length / 3)));
     const audioOnly = path.join(clips, 'tone.m4a');
-    await run('ffmpeg', [
+    await run(mediaTools().ffmpeg, [
       '-v',
       'error',
       '-y',
@@ -210,7 +211,7 @@ describe('video processing', () => {
           }),
       );
       await fs.writeFile(rung, Buffer.concat(bodies));
-      const { stdout } = await run('ffprobe', [
+      const { stdout } = await run(mediaTools().ffprobe, [
         '-v',
         'error',
         '-select_streams',

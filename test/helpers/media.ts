@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { mediaTools } from '../../src/platform/media/tools.ts';
 
 const run = promisify(execFile);
 
@@ -38,13 +39,13 @@ export async function makeClip(dir: string, name: string, o: ClipOptions = {}): 
   if (o.interlaced) args.push('-flags', '+ilme+ildct', '-top', '1');
   if (audio) args.push('-c:a', 'aac', '-shortest');
   if (!o.rotate) {
-    await run('ffmpeg', [...args, file]);
+    await run(mediaTools().ffmpeg, [...args, file]);
     return file;
   }
   // Rotation metadata only survives a stream copy in ffmpeg 5: encode, then remux with the tag.
   const plain = path.join(dir, `${name}.plain.${o.ext ?? 'mp4'}`);
-  await run('ffmpeg', [...args, plain]);
-  await run('ffmpeg', [
+  await run(mediaTools().ffmpeg, [...args, plain]);
+  await run(mediaTools().ffmpeg, [
     '-v',
     'error',
     '-y',

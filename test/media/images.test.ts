@@ -13,6 +13,7 @@ import {
 } from '../../src/modules/transcoding/images.ts';
 import type { MediaInfo } from '../../src/platform/media/media-info.ts';
 import { probe } from '../../src/platform/media/probe.ts';
+import { mediaTools } from '../../src/platform/media/tools.ts';
 import { makeClip, tempDir } from '../helpers/media.ts';
 
 const run = promisify(execFile);
@@ -108,7 +109,7 @@ describe('storyboardVtt', () => {
 /** Mean luma (0-255) of an image, from an 8x8 gray area-average. */
 async function meanLuma(file: string): Promise<number> {
   const { stdout } = await run(
-    'ffmpeg',
+    mediaTools().ffmpeg,
     ['-v', 'error', '-i', file, '-vf', 'scale=8:8:flags=area,format=gray', '-f', 'rawvideo', '-'],
     { encoding: 'buffer' },
   );
@@ -116,7 +117,7 @@ async function meanLuma(file: string): Promise<number> {
 }
 
 async function imageSize(file: string): Promise<[number, number]> {
-  const { stdout } = await run('ffprobe', [
+  const { stdout } = await run(mediaTools().ffprobe, [
     '-v',
     'error',
     '-show_entries',
@@ -138,7 +139,7 @@ describe('makeImages', () => {
 
   it('picks a non-black poster from a video that opens on 2 s of black', async () => {
     const clip = path.join(dir, 'black-open.mp4');
-    await run('ffmpeg', [
+    await run(mediaTools().ffmpeg, [
       ...['-v', 'error', '-y'],
       ...['-f', 'lavfi', '-i', 'color=black:size=320x180:rate=30:duration=2'],
       // A single second of picture: most of the poster window is black, where an unfiltered pick is.
