@@ -128,6 +128,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
       logger: logger.child({ area: 'vireo:accounts' }),
       refreshTtlSeconds: config.auth.refreshTokenTtlSeconds,
       limits: config.rateLimit,
+      hub,
     });
     if (config.admin) await accounts.ensureInitialAdmin(config.admin);
 

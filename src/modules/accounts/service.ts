@@ -1,11 +1,13 @@
 // Account rules: registration, sign-in, token rotation with reuse detection, profile changes, roles.
 import pg from 'pg';
 import { uuidv7 } from 'uuidv7';
-import type { Db } from '../../platform/db/database.ts';
+import type { Db, DbOrTx } from '../../platform/db/database.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { RateLimiter } from '../../platform/http/rate-limit.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
+import { type NotifyHub, publish } from '../../platform/realtime/notify-hub.ts';
+import { BoundedCache } from './bounded-cache.ts';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.ts';
 import type { UserRow } from './repo.ts';
 import * as repo from './repo.ts';
@@ -18,7 +20,23 @@ export interface AccountsDeps {
   logger: Logger;
   refreshTtlSeconds: number;
   limits: { windowSeconds: number; loginPerIp: number; loginPerAccount: number; registerPerIp: number };
+  /** Carries session and account changes to every node, which then drop what they cached. */
+  hub?: NotifyHub;
 }
+
+/** A change that makes cached sessions stale: one session, or every session of one account. */
+interface AccountChange {
+  userId?: string;
+  sessionId?: string;
+}
+
+interface SessionEntry {
+  user: UserRow;
+  revoked: boolean;
+  expiresAt: Date;
+}
+
+const ACCOUNTS_TOPIC = 'accounts';
 
 export interface ClientInfo {
   ip: string;
@@ -36,7 +54,15 @@ export class AccountsService {
   // The row read to authenticate a request also answers /users/me, saving a second query.
   private readonly authenticatedUsers = new WeakMap<Principal, UserRow>();
 
-  constructor(private readonly deps: AccountsDeps) {}
+  // Sessions checked recently, so that an authenticated request needs no database round trip. Every
+  // change publishes an AccountChange; each node drops the entries it concerns. The short lifetime
+  // bounds staleness should a notification ever be missed.
+  private readonly sessions = new BoundedCache<SessionEntry>(20_000, 10_000);
+
+  constructor(private readonly deps: AccountsDeps) {
+    deps.hub?.subscribe(ACCOUNTS_TOPIC, (change) => this.forget(change as AccountChange));
+    deps.hub?.onReset(() => this.sessions.clear());
+  }
 
   async register(
     input: { username: string; email: string; password: string; display_name?: string },
@@ -114,6 +140,7 @@ export class AccountsService {
       if (!found) return { error: 'TOKEN_INVALID' };
       if (found.used_at) {
         await repo.revokeSession(tx, found.session_id, 'refresh_token_reuse');
+        await this.changed(tx, { sessionId: found.session_id });
         return { error: 'REFRESH_TOKEN_REUSED', sessionId: found.session_id };
       }
       // Hiding an account also ends its sessions: say why, as authenticate does, not "sign in again".
@@ -132,10 +159,13 @@ export class AccountsService {
     });
     if (outcome.error) {
       if (outcome.error === 'REFRESH_TOKEN_REUSED') {
+        this.forget({ sessionId: outcome.sessionId });
         this.deps.logger.warn({ sessionId: outcome.sessionId }, 'refresh token reused; session revoked');
       }
       throw new AppError(outcome.error);
     }
+    // The session now lives longer: drop the cached expiry.
+    this.forget({ sessionId: outcome.sessionId });
     const user = (await repo.findUserById(this.deps.db, outcome.userId))!;
     return {
       access_token: await this.deps.tokens.sign({ userId: user.id, sessionId: outcome.sessionId }),
@@ -147,19 +177,26 @@ export class AccountsService {
 
   async logout(principal: Principal): Promise<void> {
     await repo.revokeSession(this.deps.db, principal.sessionId, 'logout');
+    await this.changed(this.deps.db, { sessionId: principal.sessionId });
   }
 
   /** Verifies an access token and that its session and account are still good. */
   readonly authenticate = async (token: string): Promise<Principal> => {
     const claims = await this.deps.tokens.verify(token);
-    const row = await repo.findSessionWithUser(this.deps.db, claims.sessionId, claims.userId);
-    if (!row) throw new AppError('TOKEN_INVALID');
-    if (row.status !== 'active') throw new AppError('ACCOUNT_HIDDEN');
-    if (row.revoked_at) throw new AppError('SESSION_REVOKED');
+    let entry = this.sessions.get(claims.sessionId);
+    if (!entry || entry.user.id !== claims.userId) {
+      const row = await repo.findSessionWithUser(this.deps.db, claims.sessionId, claims.userId);
+      if (!row) throw new AppError('TOKEN_INVALID');
+      const { revoked_at, expires_at, ...user } = row;
+      entry = { user, revoked: revoked_at !== null, expiresAt: expires_at };
+      this.sessions.set(claims.sessionId, entry);
+    }
+    const { user } = entry;
+    if (user.status !== 'active') throw new AppError('ACCOUNT_HIDDEN');
+    if (entry.revoked) throw new AppError('SESSION_REVOKED');
     // An access token never outlives its session, whatever the two lifetimes are set to.
-    if (row.expires_at <= new Date()) throw new AppError('TOKEN_EXPIRED');
-    const principal: Principal = { userId: row.id, sessionId: claims.sessionId, role: row.role };
-    const { revoked_at: _r, expires_at: _e, ...user } = row;
+    if (entry.expiresAt <= new Date()) throw new AppError('TOKEN_EXPIRED');
+    const principal: Principal = { userId: user.id, sessionId: claims.sessionId, role: user.role };
     this.authenticatedUsers.set(principal, user);
     return principal;
   };
@@ -175,6 +212,7 @@ export class AccountsService {
   async setDisplayName(principal: Principal, displayName: string): Promise<UserRow> {
     const user = await repo.updateUser(this.deps.db, principal.userId, { display_name: displayName });
     if (!user) throw new AppError('USER_NOT_FOUND');
+    await this.changed(this.deps.db, { userId: user.id });
     return user;
   }
 
@@ -190,7 +228,9 @@ export class AccountsService {
     await this.deps.db.transaction().execute(async (tx) => {
       await repo.updateUser(tx, user.id, { password_hash });
       await repo.revokeUserSessions(tx, user.id, 'password_changed', principal.sessionId);
+      await this.changed(tx, { userId: user.id });
     });
+    this.forget({ userId: user.id });
   }
 
   async listUsers(opts: {
@@ -215,8 +255,10 @@ export class AccountsService {
       if (updated && patch.status && patch.status !== 'active') {
         await repo.revokeUserSessions(tx, userId, `account_${patch.status}`);
       }
+      if (updated) await this.changed(tx, { userId });
       return updated;
     });
+    this.forget({ userId });
     if (!user) throw new AppError('USER_NOT_FOUND');
     return user;
   }
@@ -233,6 +275,21 @@ export class AccountsService {
         this.deps.logger.warn({ code: err.code }, 'initial administrator not created');
       else throw err;
     }
+  }
+
+  /**
+   * Announces a change in the caller's transaction (other nodes hear it after the commit) and drops
+   * local entries at once. Callers inside a transaction forget again after it commits, so that a read
+   * racing with the transaction cannot leave the old state cached here.
+   */
+  private async changed(db: DbOrTx, change: AccountChange): Promise<void> {
+    this.forget(change);
+    await publish(db, ACCOUNTS_TOPIC, change);
+  }
+
+  private forget(change: AccountChange): void {
+    if (change.sessionId) this.sessions.delete(change.sessionId);
+    if (change.userId) this.sessions.deleteWhere((e) => e.user.id === change.userId);
   }
 
   private async openSession(user: UserRow, client: ClientInfo): Promise<Tokens> {

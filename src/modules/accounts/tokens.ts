@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { AppError } from '../../platform/http/errors.ts';
+import { BoundedCache } from './bounded-cache.ts';
 
 const ALG = 'HS256';
 const ISSUER = 'vireo';
@@ -17,6 +18,9 @@ export interface AccessClaims {
 
 export class AccessTokens {
   private readonly key: Uint8Array;
+  // A client presents the same token on every request for its whole life: its signature is checked
+  // once, then the exact token string is remembered until it expires. A changed byte misses the cache.
+  private readonly verified = new BoundedCache<AccessClaims>(20_000, 15 * 60_000);
 
   constructor(
     secret: string,
@@ -37,6 +41,8 @@ export class AccessTokens {
   }
 
   async verify(token: string): Promise<AccessClaims> {
+    const known = this.verified.get(token);
+    if (known) return known;
     try {
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: [ALG],
@@ -46,7 +52,9 @@ export class AccessTokens {
       const { sub, sid } = payload;
       if (typeof sub !== 'string' || typeof sid !== 'string' || !UUID.test(sub) || !UUID.test(sid))
         throw new AppError('TOKEN_INVALID');
-      return { userId: sub, sessionId: sid };
+      const claims = { userId: sub, sessionId: sid };
+      if (typeof payload.exp === 'number') this.verified.set(token, claims, payload.exp * 1000);
+      return claims;
     } catch (err) {
       if (err instanceof errors.JWTExpired) throw new AppError('TOKEN_EXPIRED');
       if (err instanceof AppError) throw err;

@@ -12,6 +12,7 @@ export type Listener = (data: unknown) => void;
 export class NotifyHub {
   private client?: pg.Client;
   private readonly topics = new Map<string, Set<Listener>>();
+  private readonly resetListeners = new Set<() => void>();
   private stopped = false;
 
   constructor(
@@ -25,16 +26,30 @@ export class NotifyHub {
     client.on('error', (err) => {
       this.logger.warn({ err }, 'notify connection lost; reconnecting');
       this.client = undefined;
+      this.reset();
       if (!this.stopped) setTimeout(() => this.start().catch(() => {}), 1000).unref();
     });
     await client.connect();
     await client.query(`listen ${CHANNEL}`);
     this.client = client;
+    this.reset();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     await this.client?.end().catch(() => {});
+  }
+
+  /**
+   * Called whenever notifications may have been missed (connect, reconnect, connection lost):
+   * whoever caches on the strength of notifications must drop its cache then.
+   */
+  onReset(listener: () => void): void {
+    this.resetListeners.add(listener);
+  }
+
+  private reset(): void {
+    for (const listener of this.resetListeners) listener();
   }
 
   subscribe(topic: string, listener: Listener): () => void {
