@@ -33,16 +33,21 @@ export function requireAuthLevels(app: FastifyInstance): void {
 
 export function installAuthGuard(app: FastifyInstance, authenticate: Authenticator): void {
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (request) => {
+  // Callback style: public routes pass without a promise; the others wait for the authenticator.
+  app.addHook('onRequest', (request, _reply, done) => {
     const level = request.routeOptions.config.auth ?? 'public';
-    if (level === 'public') return;
-    const token = bearerToken(request);
-    if (!token) {
-      if (level === 'optional') return;
-      throw new AppError('TOKEN_MISSING');
+    if (level === 'public') return done();
+    let token: string | undefined;
+    try {
+      token = bearerToken(request);
+    } catch (err) {
+      return done(err as Error);
     }
-    request.principal = await authenticate(token);
-    if (level === 'admin' && request.principal.role !== 'admin') throw new AppError('ADMIN_REQUIRED');
+    if (!token) return done(level === 'optional' ? undefined : new AppError('TOKEN_MISSING'));
+    authenticate(token).then((principal) => {
+      request.principal = principal;
+      done(level === 'admin' && principal.role !== 'admin' ? new AppError('ADMIN_REQUIRED') : undefined);
+    }, done);
   });
 }
 
