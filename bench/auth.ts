@@ -5,11 +5,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import fastify from 'fastify';
+import { startPostgresServer } from '../scripts/lib/postgres-server.ts';
 import { startApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { describe, type LoadOptions, type LoadResult, load, median } from './lib/load.ts';
-import { startPostgresServer } from './lib/postgres.ts';
 import type { Benchmark, Metrics } from './lib/report.ts';
 
 const READ_CONNECTIONS = 16;

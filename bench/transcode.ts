@@ -17,7 +17,7 @@ import { probe } from '../src/platform/media/probe.ts';
 import { mediaTools } from '../src/platform/media/tools.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { NotifyHub } from '../src/platform/realtime/notify-hub.ts';
-import { startPostgresServer } from './lib/postgres.ts';
+import { startPostgresServer } from '../scripts/lib/postgres-server.ts';
 import type { Benchmark, Metrics } from './lib/report.ts';
 
 // BENCH_SOURCE_SECONDS shortens the source for a quick check of the benchmark itself.

@@ -1,5 +1,5 @@
-// A PostgreSQL server to measure against, and a fresh database on it for each run: the server named by
-// one of the given environment variables when set, else an embedded one in a temporary folder.
+// A PostgreSQL server for tests and benchmarks, and fresh databases on it: the server named by one of
+// the given environment variables when set, else an embedded one in a temporary folder.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
