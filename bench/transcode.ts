@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { startPostgresServer } from '../scripts/lib/postgres-server.ts';
 import { startApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { buildEncodeArgs } from '../src/modules/transcoding/encode-command.ts';
@@ -17,7 +18,6 @@ import { probe } from '../src/platform/media/probe.ts';
 import { mediaTools } from '../src/platform/media/tools.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { NotifyHub } from '../src/platform/realtime/notify-hub.ts';
-import { startPostgresServer } from '../scripts/lib/postgres-server.ts';
 import type { Benchmark, Metrics } from './lib/report.ts';
 
 // BENCH_SOURCE_SECONDS shortens the source for a quick check of the benchmark itself.

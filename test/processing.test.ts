@@ -67,6 +67,8 @@ describe('video processing', () => {
       [...encoding].sort((a, b) => a - b),
       'progress never goes back',
     );
+    const stages = [...new Set(events.map((e) => e.data.stage).filter(Boolean))];
+    assert.deepEqual(stages, ['probing', 'encoding', 'packaging', 'thumbnails']);
 
     const video = await api(t, 'GET', `/api/v1/videos/${id}`, { token: owner.access_token });
     assert.equal(video.status, 200);

@@ -26,12 +26,16 @@ export function streamVideoEvents(
   });
   let closed = false;
   let lastPercent = -1;
+  let lastStage: string | null = null;
   const send = (e: ProgressEvent) => {
     if (closed) return;
     const final = e.status === 'ready' || e.status === 'failed';
     // Progress never goes backwards within a stream (a late notification can arrive after a newer one).
+    // Each stage counts from 0 again; within a stage, percent only rises.
+    if (e.stage !== lastStage) lastPercent = -1;
     if (!final && e.percent < lastPercent && e.status === 'processing') return;
     lastPercent = Math.max(lastPercent, e.percent);
+    lastStage = e.stage;
     res.write(`event: ${final ? e.status : 'progress'}\ndata: ${JSON.stringify(e)}\n\n`);
     if (final) close();
   };
