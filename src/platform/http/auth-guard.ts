@@ -1,6 +1,6 @@
 // Every /api route states who may call it (`config.auth`); the boot fails for a route that does not.
 // The platform checks the bearer token through an Authenticator that the accounts module supplies.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { AppError } from './errors.ts';
 
 export type AuthLevel = 'public' | 'optional' | 'user' | 'admin';
@@ -31,23 +31,30 @@ export function requireAuthLevels(app: FastifyInstance): void {
   });
 }
 
+/**
+ * Attaches the token check to each route that needs one, as a route-level hook chosen when the route
+ * is registered: public routes pay nothing, and no request looks its level up again.
+ * Call it before registering the routes it guards.
+ */
 export function installAuthGuard(app: FastifyInstance, authenticate: Authenticator): void {
   app.decorateRequest('principal', null);
-  // Callback style: public routes pass without a promise; the others wait for the authenticator.
-  app.addHook('onRequest', (request, _reply, done) => {
-    const level = request.routeOptions.config.auth ?? 'public';
-    if (level === 'public') return done();
-    let token: string | undefined;
-    try {
-      token = bearerToken(request);
-    } catch (err) {
-      return done(err as Error);
-    }
-    if (!token) return done(level === 'optional' ? undefined : new AppError('TOKEN_MISSING'));
-    authenticate(token).then((principal) => {
-      request.principal = principal;
-      done(level === 'admin' && principal.role !== 'admin' ? new AppError('ADMIN_REQUIRED') : undefined);
-    }, done);
+  app.addHook('onRoute', (route) => {
+    const level = (route.config as { auth?: AuthLevel } | undefined)?.auth ?? 'public';
+    if (level === 'public') return;
+    const guard: onRequestHookHandler = (request, _reply, done) => {
+      let token: string | undefined;
+      try {
+        token = bearerToken(request);
+      } catch (err) {
+        return done(err as Error);
+      }
+      if (!token) return done(level === 'optional' ? undefined : new AppError('TOKEN_MISSING'));
+      authenticate(token).then((principal) => {
+        request.principal = principal;
+        done(level === 'admin' && principal.role !== 'admin' ? new AppError('ADMIN_REQUIRED') : undefined);
+      }, done);
+    };
+    route.onRequest = [...[route.onRequest ?? []].flat(), guard];
   });
 }
 
