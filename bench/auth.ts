@@ -1,16 +1,13 @@
 // Authenticated reads and sign-in against a real Vireo (HTTP server + PostgreSQL), with a bare Fastify
 // route answering the same JSON in the same run as the baseline. Each measurement is taken three times,
 // interleaving Vireo and the baseline, and the medians are reported.
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import fastify from 'fastify';
-import { startPostgresServer } from '../scripts/lib/postgres-server.ts';
 import { startApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { describe, type LoadOptions, type LoadResult, load, median } from './lib/load.ts';
 import type { Benchmark, Metrics } from './lib/report.ts';
+import { openScene } from './lib/scene.ts';
 
 const READ_CONNECTIONS = 16;
 const LOGIN_CONNECTIONS = 4;
@@ -21,25 +18,13 @@ const REPEATS = 3;
 const PASSWORD = 'correct horse battery staple';
 
 async function run(progress: (line: string) => void): Promise<Metrics> {
-  const logger = createLogger('warn', 'vireo-bench');
-  const server = await startPostgresServer({
-    urlVariables: ['BENCH_DATABASE_URL', 'TEST_DATABASE_URL'],
-    logger,
-    tmpPrefix: 'vireo-bench-',
-  });
-  progress(`database: ${server.where}`);
-  const stops: (() => Promise<void>)[] = [() => server.stop()];
+  const scene = await openScene(progress, 'vireo-bench-data-');
   try {
-    const database = await server.createDatabase('vireo_bench');
-    stops.unshift(() => database.drop());
-    // Storage and uploads get a folder of their own, removed at the end.
-    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'vireo-bench-data-'));
-    stops.unshift(() => fs.rm(dataDir, { recursive: true, force: true }));
     const config = loadConfig({
       HOST: '127.0.0.1',
       PORT: '0',
-      DATA_DIR: dataDir,
-      DATABASE_URL: database.url,
+      DATA_DIR: scene.dir,
+      DATABASE_URL: scene.databaseUrl,
       LOG_LEVEL: 'silent',
       ACCESS_TOKEN_TTL_SECONDS: '3600',
       LOGIN_LIMIT_PER_IP: '1000000',
@@ -47,7 +32,7 @@ async function run(progress: (line: string) => void): Promise<Metrics> {
       REGISTER_LIMIT_PER_IP: '1000000',
     });
     const app = await startApp(config, { role: 'api', logger: createLogger('silent') });
-    stops.unshift(() => app.stop());
+    scene.defer(() => app.stop());
     const url = app.url!;
 
     const registered = await fetch(`${url}/api/v1/auth/register`, {
@@ -66,7 +51,7 @@ async function run(progress: (line: string) => void): Promise<Metrics> {
     const bare = fastify();
     bare.get('/api/v1/users/me', async () => meBody);
     const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
-    stops.unshift(() => bare.close());
+    scene.defer(() => bare.close());
 
     const read = (base: string): LoadOptions => ({
       url: `${base}/api/v1/users/me`,
@@ -116,7 +101,7 @@ async function run(progress: (line: string) => void): Promise<Metrics> {
       login_p50_ms: { value: l.p50Ms, unit: 'ms' },
     };
   } finally {
-    for (const stop of stops) await stop().catch((err) => progress(`clean-up failed: ${err}`));
+    await scene.close();
   }
 }
 

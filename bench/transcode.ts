@@ -7,7 +7,6 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startPostgresServer } from '../scripts/lib/postgres-server.ts';
 import { startApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { buildEncodeArgs } from '../src/modules/transcoding/encode-command.ts';
@@ -19,6 +18,7 @@ import { mediaTools } from '../src/platform/media/tools.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { NotifyHub } from '../src/platform/realtime/notify-hub.ts';
 import type { Benchmark, Metrics } from './lib/report.ts';
+import { openScene } from './lib/scene.ts';
 
 // BENCH_SOURCE_SECONDS shortens the source for a quick check of the benchmark itself.
 const SOURCE = {
@@ -212,21 +212,10 @@ function describeStages(s: Stages): string {
 }
 
 async function run(progress: (line: string) => void): Promise<Metrics> {
-  const logger = createLogger('warn', 'vireo-bench');
-  const server = await startPostgresServer({
-    urlVariables: ['BENCH_DATABASE_URL', 'TEST_DATABASE_URL'],
-    logger,
-    tmpPrefix: 'vireo-bench-',
-  });
-  progress(`database: ${server.where}`);
-  const stops: (() => Promise<void>)[] = [() => server.stop()];
+  // The source, the baselines' output and the app's data share one temporary folder (one disk).
+  const scene = await openScene(progress, 'vireo-bench-transcode-');
+  const { logger, dir: work } = scene;
   try {
-    const database = await server.createDatabase('vireo_bench');
-    stops.unshift(() => database.drop());
-    // The source, the baselines' output and the app's data share one temporary folder (one disk).
-    const work = await fs.mkdtemp(path.join(os.tmpdir(), 'vireo-bench-transcode-'));
-    stops.unshift(() => fs.rm(work, { recursive: true, force: true }));
-
     const started = performance.now();
     const source = await makeSource(work);
     const bytes = await fs.readFile(source);
@@ -242,17 +231,17 @@ async function run(progress: (line: string) => void): Promise<Metrics> {
       HOST: '127.0.0.1',
       PORT: '0',
       DATA_DIR: path.join(work, 'data'),
-      DATABASE_URL: database.url,
+      DATABASE_URL: scene.databaseUrl,
       LOG_LEVEL: 'silent',
       ACCESS_TOKEN_TTL_SECONDS: '86400',
     });
     const app = await startApp(config, { role: 'all', logger: createLogger('silent') });
-    stops.unshift(() => app.stop());
+    scene.defer(() => app.stop());
     const url = app.url!;
     // A listener of our own sees every announcement, for the stage breakdown.
-    const hub = new NotifyHub(database.url, logger);
+    const hub = new NotifyHub(scene.databaseUrl, logger);
     await hub.start();
-    stops.unshift(() => hub.stop());
+    scene.defer(() => hub.stop());
 
     const registered = await fetch(`${url}/api/v1/auth/register`, {
       method: 'POST',
@@ -397,7 +386,7 @@ async function run(progress: (line: string) => void): Promise<Metrics> {
       per_rung_cpu_s: { value: median(cpu.rung), unit: 's' },
     };
   } finally {
-    for (const stop of stops) await stop().catch((err) => progress(`clean-up failed: ${err}`));
+    await scene.close();
   }
 }
 
