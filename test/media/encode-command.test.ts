@@ -2,22 +2,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildEncodeArgs } from '../../src/modules/transcoding/encode-command.ts';
 import { planLadder } from '../../src/modules/transcoding/ladder.ts';
-import type { MediaInfo } from '../../src/platform/media/media-info.ts';
+import { mediaInfo } from '../helpers/media-info.ts';
 
-const info: MediaInfo = {
-  container: 'mp4',
-  durationS: 10,
+const info = mediaInfo({
   width: 1280,
   height: 720,
-  rotation: 0,
-  fps: 30,
   videoCodec: 'hevc',
   pixelFormat: 'yuv444p10le',
   bitDepth: 10,
-  interlaced: false,
   bitRate: null,
   audio: { codec: 'opus', channels: 6, sampleRate: 48_000 },
-};
+});
 
 const opts = { input: '/in.mkv', outDir: '/out', playlistType: 'event' as const };
 

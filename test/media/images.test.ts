@@ -11,27 +11,14 @@ import {
   storyboardArgs,
   storyboardVtt,
 } from '../../src/modules/transcoding/images.ts';
-import type { MediaInfo } from '../../src/platform/media/media-info.ts';
 import { probe } from '../../src/platform/media/probe.ts';
 import { mediaTools } from '../../src/platform/media/tools.ts';
 import { makeClip, tempDir } from '../helpers/media.ts';
+import { mediaInfo } from '../helpers/media-info.ts';
 
 const run = promisify(execFile);
 
-const info: MediaInfo = {
-  container: 'mp4',
-  durationS: 6,
-  width: 1920,
-  height: 1080,
-  rotation: 0,
-  fps: 30,
-  videoCodec: 'h264',
-  pixelFormat: 'yuv420p',
-  bitDepth: 8,
-  interlaced: false,
-  bitRate: null,
-  audio: null,
-};
+const info = mediaInfo({ durationS: 6, bitRate: null, audio: null });
 
 describe('planImages', () => {
   it('fits the poster in 1280 and keeps thumbnail widths at most the poster, even-sized', () => {

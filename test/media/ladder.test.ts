@@ -1,23 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planLadder } from '../../src/modules/transcoding/ladder.ts';
-import type { MediaInfo } from '../../src/platform/media/media-info.ts';
+import { mediaInfo } from '../helpers/media-info.ts';
 
-const source = (o: Partial<MediaInfo> = {}): MediaInfo => ({
-  container: 'mp4',
-  durationS: 10,
-  width: 1920,
-  height: 1080,
-  rotation: 0,
-  fps: 30,
-  videoCodec: 'h264',
-  pixelFormat: 'yuv420p',
-  bitDepth: 8,
-  interlaced: false,
-  bitRate: 5_000_000,
-  audio: { codec: 'aac', channels: 2, sampleRate: 48_000 },
-  ...o,
-});
+const source = mediaInfo;
 
 describe('planLadder', () => {
   it('never upscales: 1080p gets 240 to 1080', () => {
