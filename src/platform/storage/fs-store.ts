@@ -138,6 +138,11 @@ export class FsObjectStore implements ObjectStore {
     return deleted;
   }
 
+  /** Files on a local disk have no URL of their own: Vireo serves them. */
+  async presignGet(): Promise<null> {
+    return null;
+  }
+
   private fileOf(key: string): string {
     const segments = checkKey(key);
     if (segments.some((s) => s.startsWith(PARTIAL))) {

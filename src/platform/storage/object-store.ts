@@ -27,4 +27,9 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   /** Deletes every object whose key starts with prefix; answers how many. */
   deletePrefix(prefix: string): Promise<number>;
+  /**
+   * A short-lived URL a client fetches the object from directly (S3 presigned GET), or null when the
+   * driver has none (the folder driver): then Vireo serves the bytes itself.
+   */
+  presignGet(key: string, expiresInSeconds: number): Promise<string | null>;
 }
