@@ -1,101 +1,58 @@
-// Upload complete → ready for a 60 s 1080p30 source on a real Vireo (tus upload, job worker, ffmpeg,
-// SSE), against the same ladder encoded in the same run by one raw ffmpeg command (the floor) and by one
-// ffmpeg process per rung (what a one-decode pipeline saves). Runs interleave Vireo, raw and per-rung,
-// three times; medians are reported.
-import { execFileSync, spawn } from 'node:child_process';
+// Media at speed, each on a real Vireo (tus upload, job worker, ffmpeg, store), medians of 3:
+// - upload complete → ready for a 60 s 1080p30 source, against the same ladder encoded in the same run
+//   by one raw ffmpeg command (the floor) and by one ffmpeg process per rung (what one decode saves);
+// - upload complete → playable for that source and for a 10-minute one: time to first play must not
+//   grow with length;
+// - a tus upload of 1 GiB over loopback against `cp` of the same file, and against the simplest Node
+//   HTTP server that writes a request body to a file (the floor of any upload over HTTP in Node);
+// - upload complete → ready for the 60 s source on the S3 driver (a local S3 server) against the
+//   folder driver.
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { startApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { buildEncodeArgs } from '../src/modules/transcoding/encode-command.ts';
 import { type LadderPlan, planLadder } from '../src/modules/transcoding/ladder.ts';
-import { type ProgressEvent, videoTopic } from '../src/modules/videos/index.ts';
 import type { MediaInfo } from '../src/platform/media/media-info.ts';
 import { probe } from '../src/platform/media/probe.ts';
-import { mediaTools } from '../src/platform/media/tools.ts';
-import { createLogger } from '../src/platform/observability/logger.ts';
-import { NotifyHub } from '../src/platform/realtime/notify-hub.ts';
+import { startS3Server } from '../test/helpers/s3-server.ts';
+import {
+  describeSource,
+  ffmpeg,
+  fixed,
+  makeSource,
+  measured,
+  median,
+  type SourceSpec,
+} from './lib/media-source.ts';
 import type { Benchmark, Metrics } from './lib/report.ts';
 import { openScene } from './lib/scene.ts';
+import { measureUploads } from './lib/upload-speed.ts';
+import { describeStages, openVireo, STAGE_LABELS, type Stages } from './lib/vireo-session.ts';
 
-// BENCH_SOURCE_SECONDS shortens the source for a quick check of the benchmark itself.
-const SOURCE = {
+// BENCH_SOURCE_SECONDS shortens the sources for a quick check of the benchmark itself.
+const SHORT = Number(process.env.BENCH_SOURCE_SECONDS ?? 0) || null;
+const SOURCE: SourceSpec = {
   width: 1920,
   height: 1080,
   fps: 30,
-  seconds: Number(process.env.BENCH_SOURCE_SECONDS ?? 60),
+  seconds: SHORT ?? 60,
   videoKbps: 8000,
   audioKbps: 128,
 };
-const REPEATS = 3;
-const READY_TIMEOUT_MS = 30 * 60_000;
-const TUS = { 'tus-resumable': '1.0.0' };
+// Ten minutes; a lower resolution keeps the run short, and first play depends on length only.
+const LONG_SOURCE: SourceSpec = {
+  width: 854,
+  height: 480,
+  fps: 30,
+  seconds: SHORT ? SHORT * 2 : 600,
+  videoKbps: 2000,
+  audioKbps: 128,
+};
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 // Default preset, CRF and segment length: what an operator gets without configuring them.
 const MEDIA_ENV = { LADDER_RUNGS: '240,360,480,720,1080' };
 const media = loadConfig(MEDIA_ENV).media;
-
-const seconds = (ms: number) => ms / 1000;
-const fixed = (s: number) => s.toFixed(2);
-
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString()) || 100;
-
-/**
- * CPU seconds used so far by our finished child processes (ffmpeg, ffprobe; the app runs in this
- * process). Other work on a shared machine stretches wall times, much less this.
- */
-async function childCpu(): Promise<number> {
-  const stat = await fs.readFile('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[13]) + Number(fields[14])) / TICKS; // cutime + cstime
-}
-
-/** Wall time (as `work` answers it) and children's CPU time of one run, in seconds. */
-async function measured(work: () => Promise<number>): Promise<{ wall: number; cpu: number }> {
-  const before = await childCpu();
-  const wall = await work();
-  return { wall, cpu: (await childCpu()) - before };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const half = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[half]! : (sorted[half - 1]! + sorted[half]!) / 2;
-}
-
-/** Runs ffmpeg to the end; answers its wall time in seconds. */
-function ffmpeg(args: string[]): Promise<number> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(mediaTools().ffmpeg, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr = (stderr + chunk).slice(-2000);
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (code === 0) resolve(seconds(performance.now() - started));
-      else reject(new Error(`ffmpeg exited with ${code ?? signal}: ${stderr.trim()}`));
-    });
-  });
-}
-
-async function makeSource(dir: string): Promise<string> {
-  const { width, height, fps, seconds: s, videoKbps, audioKbps } = SOURCE;
-  const file = path.join(dir, 'source.mp4');
-  // A camera-like file: steady 8 Mbit/s H.264 High with 2 s GOPs, stereo AAC, index up front.
-  await ffmpeg([
-    ...['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'],
-    ...['-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}:duration=${s}`],
-    ...['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${s}`],
-    ...['-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high', '-pix_fmt', 'yuv420p'],
-    ...['-b:v', `${videoKbps}k`, '-maxrate', `${videoKbps * 1.25}k`, '-bufsize', `${videoKbps * 2}k`],
-    ...['-g', String(fps * 2), '-c:a', 'aac', '-b:a', `${audioKbps}k`, '-ac', '2'],
-    ...['-movflags', '+faststart', '-shortest', file],
-  ]);
-  return file;
-}
 
 /** The same folders the pipeline makes: the HLS muxer does not create them. */
 async function encodeInto(
@@ -115,146 +72,25 @@ async function encodeInto(
   return ffmpeg(args);
 }
 
-interface TimedEvent {
-  at: number;
-  event: string;
-  data: ProgressEvent;
-}
-
-/** Subscribes (the subscription exists once this resolves) and collects events until ready or failed. */
-async function openEvents(
-  url: string,
-  token: string,
-): Promise<{ done: Promise<TimedEvent[]>; close(): void }> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), READY_TIMEOUT_MS);
-  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
-  if (res.status !== 200 || !res.body) throw new Error(`events answered ${res.status}`);
-  const done = (async () => {
-    const events: TimedEvent[] = [];
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        const at = performance.now();
-        buffer += decoder.decode(chunk, { stream: true });
-        for (let cut = buffer.indexOf('\n\n'); cut >= 0; cut = buffer.indexOf('\n\n')) {
-          const block = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event && data) events.push({ at, event, data: JSON.parse(data) as ProgressEvent });
-        }
-      }
-    } catch (err) {
-      if (controller.signal.aborted)
-        throw new Error(`no ready event within ${READY_TIMEOUT_MS / 60_000} min`);
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
-    return events;
-  })();
-  return { done, close: () => controller.abort() };
-}
-
-/** Where one processing run spends its time, from the pipeline's own stage reports (seconds). */
-interface Stages {
-  pickup: number;
-  link: number;
-  probe: number;
-  encode: number;
-  package: number;
-  finish: number;
-}
-
-const STAGE_LABELS: Record<keyof Stages, string> = {
-  pickup: 'job pickup',
-  link: 'source link',
-  probe: 'probe+plan',
-  encode: 'encode',
-  package: 'packaging',
-  finish: 'stills+store+ready',
-};
-
-/**
- * Every announcement of the video, as the hub delivers it (the SSE stream drops stage changes whose
- * percent is lower than the last one, so packaging and thumbnails never reach it).
- */
-function stagesOf(marks: TimedEvent[]): Stages {
-  const at = (pick: (e: ProgressEvent) => boolean, nth = 0) => {
-    const found = marks.filter((m) => pick(m.data))[nth];
-    if (!found) throw new Error(`no such announcement in ${JSON.stringify(marks.map((m) => m.data))}`);
-    return found.at;
-  };
-  const stage = (s: string, nth = 0) => at((e) => e.status === 'processing' && e.stage === s, nth);
-  const uploaded = at((e) => e.status === 'uploaded');
-  const claimed = stage('probing', 0); // startProcessing
-  const linked = stage('probing', 1); // the source is in the work folder
-  const probed = stage('encoding');
-  const encoded = stage('packaging');
-  const packaged = stage('thumbnails');
-  const ready = at((e) => e.status === 'ready');
-  return {
-    pickup: seconds(claimed - uploaded),
-    link: seconds(linked - claimed),
-    probe: seconds(probed - linked),
-    encode: seconds(encoded - probed),
-    package: seconds(packaged - encoded),
-    finish: seconds(ready - packaged),
-  };
-}
-
-function describeStages(s: Stages): string {
-  return (Object.keys(STAGE_LABELS) as (keyof Stages)[])
-    .map((k) => `${STAGE_LABELS[k]} ${fixed(s[k])}`)
-    .join(', ');
+function stageMedians(runs: Stages[]): Stages {
+  return Object.fromEntries(
+    (Object.keys(STAGE_LABELS) as (keyof Stages)[]).map((k) => [k, median(runs.map((s) => s[k]))]),
+  ) as unknown as Stages;
 }
 
 async function run(progress: (line: string) => void): Promise<Metrics> {
-  // The source, the baselines' output and the app's data share one temporary folder (one disk).
+  // Sources, the baselines' output and the app's data share one temporary folder (one disk).
   const scene = await openScene(progress, 'vireo-bench-transcode-');
-  const { logger, dir: work } = scene;
+  const load = () => `load ${os.loadavg()[0]!.toFixed(1)}`;
   try {
-    const started = performance.now();
-    const source = await makeSource(work);
-    const bytes = await fs.readFile(source);
+    const source = await makeSource(scene.dir, 'source-1080p', SOURCE);
+    const longSource = await makeSource(scene.dir, 'source-10min', LONG_SOURCE);
     const info = await probe(source);
-    progress(
-      `source: ${info.width}x${info.height} ${info.fps} fps ${info.durationS.toFixed(1)} s, ` +
-        `${Math.round((bytes.length * 8) / info.durationS / 1000)} kbit/s, ${(bytes.length / 2 ** 20).toFixed(1)} MiB, ` +
-        `made in ${fixed(seconds(performance.now() - started))} s`,
-    );
-
-    const config = loadConfig({
-      ...MEDIA_ENV,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATA_DIR: path.join(work, 'data'),
-      DATABASE_URL: scene.databaseUrl,
-      LOG_LEVEL: 'silent',
-      ACCESS_TOKEN_TTL_SECONDS: '86400',
-    });
-    const app = await startApp(config, { role: 'all', logger: createLogger('silent') });
-    scene.defer(() => app.stop());
-    const url = app.url!;
-    // A listener of our own sees every announcement, for the stage breakdown.
-    const hub = new NotifyHub(scene.databaseUrl, logger);
-    await hub.start();
-    scene.defer(() => hub.stop());
-
-    const registered = await fetch(`${url}/api/v1/auth/register`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        username: 'bench_user',
-        email: 'bench@example.test',
-        password: 'correct horse',
-      }),
-    });
-    if (registered.status !== 201) throw new Error(`register answered ${registered.status}`);
-    const { access_token: token } = (await registered.json()) as { access_token: string };
-    const auth = { authorization: `Bearer ${token}` };
+    progress(`sources: ${describeSource(SOURCE)}; ${describeSource(LONG_SOURCE)}`);
+    const vireo = await openVireo(scene, MEDIA_ENV, 'fs');
+    const s3 = await startS3Server();
+    scene.defer(() => s3.stop());
+    const vireoS3 = await openVireo(scene, { ...MEDIA_ENV, ...s3.env() }, 's3');
 
     const plan = planLadder(info, {
       rungs: media.rungs,
@@ -266,69 +102,17 @@ async function run(progress: (line: string) => void): Promise<Metrics> {
         `${plan.audio ? ' + audio' : ''}; ${media.preset}, CRF ${media.crf}, ${media.segmentSeconds} s segments`,
     );
 
-    /** A fresh video through tus; seconds from the commit of the upload's completion to `ready`. */
-    const vireo = async (): Promise<{ total: number; stages: Stages }> => {
-      const created = await fetch(`${url}/api/v1/uploads`, {
-        method: 'POST',
-        headers: {
-          ...TUS,
-          ...auth,
-          'upload-length': String(bytes.length),
-          'upload-metadata': `filename ${Buffer.from('source-1080p.mp4').toString('base64')}`,
-        },
-      });
-      const id = created.headers.get('vireo-video-id');
-      const location = created.headers.get('location');
-      if (created.status !== 201 || !id || !location)
-        throw new Error(`tus creation answered ${created.status}`);
-      const marks: TimedEvent[] = [];
-      const unsubscribe = hub.subscribe(videoTopic(id), (data) =>
-        marks.push({ at: performance.now(), event: '', data: data as ProgressEvent }),
-      );
-      const events = await openEvents(`${url}/api/v1/videos/${id}/events`, token);
-      try {
-        const patched = await fetch(`${url}${location}`, {
-          method: 'PATCH',
-          headers: {
-            ...TUS,
-            ...auth,
-            'content-type': 'application/offset+octet-stream',
-            'upload-offset': '0',
-          },
-          body: bytes,
-        });
-        if (patched.status !== 204) throw new Error(`tus PATCH answered ${patched.status}`);
-        const seen = await events.done;
-        // `uploaded` is announced in the transaction that marks the upload complete and enqueues the
-        // job: it arrives when that transaction commits, by the same path as `ready`.
-        const uploaded = seen.find((e) => e.data.status === 'uploaded');
-        const final = seen.at(-1);
-        if (final?.event !== 'ready' || !uploaded) {
-          throw new Error(`video ${id} ended with ${JSON.stringify(final?.data ?? seen.map((e) => e.data))}`);
-        }
-        // Our listener has its own connection: its copy of `ready` may come a moment after the stream's.
-        for (let i = 0; i < 100 && !marks.some((m) => m.data.status === 'ready'); i++) {
-          await new Promise((r) => setTimeout(r, 20));
-        }
-        return { total: seconds(final.at - uploaded.at), stages: stagesOf(marks) };
-      } finally {
-        events.close();
-        unsubscribe();
-      }
-    };
-
     const raw = async (): Promise<number> => {
-      const out = await fs.mkdtemp(path.join(work, 'raw-'));
+      const out = await fs.mkdtemp(path.join(scene.dir, 'raw-'));
       try {
         return await encodeInto(info, plan, source, out);
       } finally {
         await fs.rm(out, { recursive: true, force: true });
       }
     };
-
     /** Each rung decodes the source again; the first one also carries the audio. */
     const perRung = async (): Promise<number> => {
-      const out = await fs.mkdtemp(path.join(work, 'rung-'));
+      const out = await fs.mkdtemp(path.join(scene.dir, 'rung-'));
       try {
         let total = 0;
         for (const [i, r] of plan.renditions.entries()) {
@@ -341,43 +125,62 @@ async function run(progress: (line: string) => void): Promise<Metrics> {
       }
     };
 
-    const load = () => `load ${os.loadavg()[0]!.toFixed(1)}`;
     const runs = { vireo: [] as number[], raw: [] as number[], rung: [] as number[] };
     const cpu = { vireo: [] as number[], raw: [] as number[], rung: [] as number[] };
+    const playable = { short: [] as number[], long: [] as number[] };
+    const onS3: number[] = [];
     const stageRuns: Stages[] = [];
     for (let i = 1; i <= REPEATS; i++) {
       const v = await measured(async () => {
-        const { total, stages } = await vireo();
-        stageRuns.push(stages);
-        return total;
+        const t = await vireo.process(source);
+        stageRuns.push(t.stages);
+        playable.short.push(t.playable);
+        return t.ready;
       });
       runs.vireo.push(v.wall);
       cpu.vireo.push(v.cpu);
       progress(
-        `Vireo upload→ready  run ${i}: ${fixed(v.wall)} s, ${fixed(v.cpu)} s CPU ` +
-          `(${describeStages(stageRuns.at(-1)!)}; ${load()})`,
+        `Vireo 60 s 1080p  run ${i}: playable ${fixed(playable.short.at(-1)!)} s, ready ${fixed(v.wall)} s, ` +
+          `${fixed(v.cpu)} s CPU (${describeStages(stageRuns.at(-1)!)}; ${load()})`,
       );
       const r = await measured(raw);
       runs.raw.push(r.wall);
       cpu.raw.push(r.cpu);
-      progress(`raw ffmpeg ladder   run ${i}: ${fixed(r.wall)} s, ${fixed(r.cpu)} s CPU (${load()})`);
+      progress(`raw ffmpeg ladder run ${i}: ${fixed(r.wall)} s, ${fixed(r.cpu)} s CPU (${load()})`);
       const p = await measured(perRung);
       runs.rung.push(p.wall);
       cpu.rung.push(p.cpu);
-      progress(`ffmpeg per rung     run ${i}: ${fixed(p.wall)} s, ${fixed(p.cpu)} s CPU (${load()})`);
+      progress(`ffmpeg per rung   run ${i}: ${fixed(p.wall)} s, ${fixed(p.cpu)} s CPU (${load()})`);
+      const viaS3 = await vireoS3.process(source);
+      onS3.push(viaS3.ready);
+      progress(
+        `Vireo on S3       run ${i}: playable ${fixed(viaS3.playable)} s, ready ${fixed(viaS3.ready)} s (${load()})`,
+      );
+      const long = await vireo.process(longSource);
+      playable.long.push(long.playable);
+      progress(
+        `Vireo 10 min 480p run ${i}: playable ${fixed(long.playable)} s, ready ${fixed(long.ready)} s (${load()})`,
+      );
     }
-    const stageMedians = Object.fromEntries(
-      (Object.keys(STAGE_LABELS) as (keyof Stages)[]).map((k) => [k, median(stageRuns.map((s) => s[k]))]),
-    ) as unknown as Stages;
-    progress(`Vireo stage medians: ${describeStages(stageMedians)}`);
+    progress(`Vireo stage medians (60 s 1080p): ${describeStages(stageMedians(stageRuns))}`);
+    const uploads = await measureUploads(scene, vireo, REPEATS, progress);
 
     const v = median(runs.vireo);
     const r = median(runs.raw);
     const p = median(runs.rung);
     return {
+      upload_to_playable_s: { value: median(playable.short), unit: 's', target: '<= 5' },
+      upload_to_playable_10min_s: { value: median(playable.long), unit: 's', target: '<= 5' },
+      s3_ready_vs_fs_ratio: { value: median(onS3) / v, unit: 'x', target: '<= 1.2' },
+      tus_vs_cp_ratio: { value: uploads.cp / uploads.tus, unit: 'x', target: '>= 0.7' },
+      tus_vs_bare_http_ratio: { value: uploads.bare / uploads.tus, unit: 'x' },
+      tus_1gib_s: { value: uploads.tus, unit: 's' },
+      cp_1gib_s: { value: uploads.cp, unit: 's' },
+      bare_http_1gib_s: { value: uploads.bare, unit: 's' },
       ready_vs_raw_ffmpeg_ratio: { value: v / r, unit: 'x', target: '<= 1.10' },
       speedup_vs_per_rung: { value: p / v, unit: 'x', target: '>= 1.3' },
       vireo_ready_s: { value: v, unit: 's' },
+      vireo_s3_ready_s: { value: median(onS3), unit: 's' },
       raw_ffmpeg_s: { value: r, unit: 's' },
       per_rung_s: { value: p, unit: 's' },
       // CPU of the media processes: the same comparison, less moved by other load on the machine.
@@ -392,9 +195,10 @@ async function run(progress: (line: string) => void): Promise<Metrics> {
 
 export default {
   description:
-    `upload complete (tus) → ready for a ${SOURCE.seconds} s ${SOURCE.width}x${SOURCE.height} ${SOURCE.fps} fps ` +
-    `H.264 ${SOURCE.videoKbps / 1000} Mbit/s + AAC source (lavfi testsrc2 + sine), ladder ` +
+    `upload complete (tus) → playable and → ready for a ${describeSource(SOURCE)} source, ladder ` +
     `${MEDIA_ENV.LADDER_RUNGS} at ${media.preset} CRF ${media.crf}, vs the same ladder as one raw ffmpeg ` +
-    `command and as one ffmpeg process per rung; median of ${REPEATS}, interleaved`,
+    `command and as one ffmpeg process per rung, and on the S3 driver; → playable for a ` +
+    `${describeSource(LONG_SOURCE)} source; ` +
+    `median of ${REPEATS}, interleaved`,
   run,
 } satisfies Benchmark;

@@ -4,9 +4,9 @@ import { sql } from 'kysely';
 import type { Config } from './config.ts';
 import { AccessTokens, AccountsService, accountsRoutes } from './modules/accounts/index.ts';
 import { adminRoutes } from './modules/admin/index.ts';
-import { playbackRoutes } from './modules/playback/index.ts';
+import { PlaybackTokens, playbackRoutes } from './modules/playback/index.ts';
 import { transcodingJobs } from './modules/transcoding/index.ts';
-import { uploadJobs, uploadRoutes } from './modules/uploads/index.ts';
+import { stopUploads, type UploadsDeps, uploadJobs, uploadRoutes } from './modules/uploads/index.ts';
 import { VideosService, videosRoutes } from './modules/videos/index.ts';
 import { createDatabase, type Database } from './platform/db/database.ts';
 import { EmbeddedPostgres } from './platform/db/embedded-postgres.ts';
@@ -23,7 +23,7 @@ import { configureMediaTools } from './platform/media/tools.ts';
 import { createLogger, type Logger } from './platform/observability/logger.ts';
 import { createMetrics, registerPoolMetrics } from './platform/observability/metrics.ts';
 import { NotifyHub } from './platform/realtime/notify-hub.ts';
-import { FsObjectStore } from './platform/storage/fs-store.ts';
+import { createObjectStore } from './platform/storage/create-store.ts';
 import type { ObjectStore } from './platform/storage/object-store.ts';
 import { VERSION } from './version.ts';
 
@@ -83,6 +83,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   const { db, pool } = database;
   let http: HttpServer | undefined;
   let worker: Runner | undefined;
+  let uploadsDeps: UploadsDeps | undefined;
   const hub = new NotifyHub(databaseUrl, logger.child({ area: 'vireo:realtime' }));
 
   // Order matters: stop taking requests; let running jobs finish, or hand them back when the time is up;
@@ -108,6 +109,8 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
         await within(worker.kill(), 6000).catch((err) => logger.error({ err }, 'worker kill failed'));
       }
     }
+    // Upload locks live on a connection of their own, outside the pool.
+    if (uploadsDeps) await stopUploads(uploadsDeps);
     await database.close().catch((err) => logger.error({ err }, 'database close failed'));
     await embedded?.stop();
   };
@@ -133,10 +136,11 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     if (config.admin) await accounts.ensureInitialAdmin(config.admin);
 
     configureMediaTools({ ffmpeg: config.media.ffmpegPath, ffprobe: config.media.ffprobePath });
-    const store = new FsObjectStore(config.storage.dir);
+    const store = createObjectStore(config.storage);
     const videos = new VideosService(db);
-    const uploadsDeps = {
+    uploadsDeps = {
       db,
+      databaseUrl,
       videos,
       store,
       config: config.uploads,
@@ -180,9 +184,10 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
       await hub.start();
       accountsRoutes(http, accounts);
       adminRoutes(http, accounts);
-      videosRoutes(http, { videos, hub });
+      const playbackTokens = PlaybackTokens.fromSecret(secret, config.auth.playbackTokenTtlSeconds);
+      videosRoutes(http, { videos, hub, signer: playbackTokens });
       uploadRoutes(http, uploadsDeps);
-      playbackRoutes(http, { store, videos });
+      playbackRoutes(http, { store, videos, tokens: playbackTokens, delivery: config.delivery });
       const address = await http.listen({ host: config.http.host, port: config.http.port });
       url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
       logger.info({ url }, 'HTTP server listening');

@@ -30,6 +30,7 @@ export const configSchema = z.object({
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   ACCESS_TOKEN_TTL_SECONDS: int(60, 86_400).default(900),
   REFRESH_TOKEN_TTL_SECONDS: int(3600, 31_536_000).default(2_592_000),
+  PLAYBACK_TOKEN_TTL_SECONDS: int(60, 604_800).default(21_600),
   ADMIN_EMAIL: z.email('must be an email address').optional(),
   ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   ADMIN_USERNAME: z
@@ -44,7 +45,25 @@ export const configSchema = z.object({
   WORKER_CONCURRENCY: int(1, 64).default(2),
   WORKER_POLL_INTERVAL_MS: int(50, 60_000).default(2000),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
-  STORAGE_DRIVER: z.enum(['fs']).default('fs'),
+  STORAGE_DRIVER: z.enum(['fs', 's3']).default('fs'),
+  S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/, 'must be a bucket name: letters, digits, ".", "_" and "-"')
+    .optional(),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: bool.default(true),
+  S3_PREFIX: z
+    .string()
+    .regex(
+      /^(?!\.{1,2}(\/|$))[\w.!*'()-]+(\/(?!\.{1,2}(\/|$))[\w.!*'()-]+)*\/?$/,
+      "must be a folder path such as vireo/ or media/vireo/ (letters, digits and _.!*'()- between slashes)",
+    )
+    .optional(),
+  MEDIA_DELIVERY: z.enum(['proxy', 'redirect']).default('proxy'),
+  MEDIA_REDIRECT_TTL_SECONDS: int(10, 302_400).default(300),
   STORAGE_DIR: z.string().min(1).optional(),
   UPLOAD_DIR: z.string().min(1).optional(),
   UPLOAD_MAX_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(8 * 1024 ** 3),
@@ -55,13 +74,14 @@ export const configSchema = z.object({
     .string()
     .regex(/^\d+(,\d+)*$/, 'must be a comma-separated list of heights, e.g. 240,360,720')
     .default('240,360,480,720,1080,1440,2160'),
-  SEGMENT_SECONDS: int(1, 10).default(4),
+  SEGMENT_SECONDS: int(1, 10).default(2),
   ENCODE_PRESET: z
     .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow'])
     .default('veryfast'),
   ENCODE_CRF: int(0, 51).default(23),
   FFMPEG_PATH: z.string().min(1).optional(),
   FFPROBE_PATH: z.string().min(1).optional(),
+  WORK_DIR: z.string().min(1).optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -79,12 +99,16 @@ export interface Config {
     jwtSecret?: string;
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
+    /** Lifetime of the tokens on media URLs of videos that are not public. */
+    playbackTokenTtlSeconds: number;
   };
   admin?: { email: string; password: string; username: string };
   rateLimit: { windowSeconds: number; loginPerIp: number; loginPerAccount: number; registerPerIp: number };
   worker: { concurrency: number; pollIntervalMs: number };
   shutdownTimeoutMs: number;
-  storage: { driver: 'fs'; dir: string };
+  storage: { driver: 'fs'; dir: string } | { driver: 's3'; s3: S3StorageConfig };
+  /** How media files that never change reach players: served by Vireo, or by redirect to the store. */
+  delivery: { mode: 'proxy' | 'redirect'; redirectTtlSeconds: number };
   uploads: { dir: string; maxBytes: number; quotaBytes: number; expirySeconds: number };
   media: {
     maxDurationSeconds: number;
@@ -95,13 +119,26 @@ export interface Config {
     /** Absent: ffmpeg/ffprobe on PATH, else the binaries shipped in npm packages. */
     ffmpegPath?: string;
     ffprobePath?: string;
+    /** Scratch space of processing runs; each run works in a folder of its own under it. */
+    workDir: string;
   };
+}
+
+export interface S3StorageConfig {
+  /** Absent: AWS S3 of the region. */
+  endpoint?: string;
+  region: string;
+  bucket: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  forcePathStyle: boolean;
+  /** Ends with `/`; absent: the bucket's root. */
+  prefix?: string;
 }
 
 export class ConfigError extends Error {}
 
 /** Values never repeated in an error: it reaches terminals and log collectors. */
-const SECRETS = new Set(['JWT_SECRET', 'ADMIN_PASSWORD', 'DATABASE_URL']);
+const SECRETS = new Set(['JWT_SECRET', 'ADMIN_PASSWORD', 'DATABASE_URL', 'S3_SECRET_ACCESS_KEY']);
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings count as unset, as they do in most .env files.
@@ -129,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       jwtSecret: c.JWT_SECRET,
       accessTokenTtlSeconds: c.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlSeconds: c.REFRESH_TOKEN_TTL_SECONDS,
+      playbackTokenTtlSeconds: c.PLAYBACK_TOKEN_TTL_SECONDS,
     },
     admin:
       c.ADMIN_EMAIL && c.ADMIN_PASSWORD
@@ -142,7 +180,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     worker: { concurrency: c.WORKER_CONCURRENCY, pollIntervalMs: c.WORKER_POLL_INTERVAL_MS },
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
-    storage: { driver: c.STORAGE_DRIVER, dir: path.resolve(c.STORAGE_DIR ?? path.join(dataDir, 'storage')) },
+    storage:
+      c.STORAGE_DRIVER === 's3'
+        ? { driver: 's3', s3: s3Storage(c) }
+        : { driver: 'fs', dir: path.resolve(c.STORAGE_DIR ?? path.join(dataDir, 'storage')) },
+    delivery: { mode: c.MEDIA_DELIVERY, redirectTtlSeconds: c.MEDIA_REDIRECT_TTL_SECONDS },
     uploads: {
       dir: path.resolve(c.UPLOAD_DIR ?? path.join(dataDir, 'uploads')),
       maxBytes: c.UPLOAD_MAX_BYTES,
@@ -157,6 +199,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       crf: c.ENCODE_CRF,
       ffmpegPath: c.FFMPEG_PATH,
       ffprobePath: c.FFPROBE_PATH,
+      workDir: path.resolve(c.WORK_DIR ?? path.join(dataDir, 'work')),
     },
+  };
+}
+
+function s3Storage(c: RawConfig): S3StorageConfig {
+  const required = {
+    S3_BUCKET: c.S3_BUCKET,
+    S3_ACCESS_KEY_ID: c.S3_ACCESS_KEY_ID,
+    S3_SECRET_ACCESS_KEY: c.S3_SECRET_ACCESS_KEY,
+  };
+  const missing = Object.entries(required).find(([, value]) => value === undefined);
+  if (missing)
+    throw new ConfigError(`Invalid configuration: ${missing[0]} must be set when STORAGE_DRIVER is s3`);
+  return {
+    endpoint: c.S3_ENDPOINT,
+    region: c.S3_REGION,
+    bucket: c.S3_BUCKET!,
+    credentials: { accessKeyId: c.S3_ACCESS_KEY_ID!, secretAccessKey: c.S3_SECRET_ACCESS_KEY! },
+    forcePathStyle: c.S3_FORCE_PATH_STYLE,
+    prefix: c.S3_PREFIX && (c.S3_PREFIX.endsWith('/') ? c.S3_PREFIX : `${c.S3_PREFIX}/`),
   };
 }

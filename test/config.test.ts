@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       jwtSecret: undefined,
       accessTokenTtlSeconds: 900,
       refreshTokenTtlSeconds: 2_592_000,
+      playbackTokenTtlSeconds: 21_600,
     });
     assert.equal(c.admin, undefined);
     assert.deepEqual(c.rateLimit, {
@@ -135,6 +136,70 @@ describe('loadConfig', () => {
     assert.equal(c.admin, undefined);
     // One of the pair empty is the same as one of the pair missing.
     assert.throws(() => loadConfig({ ADMIN_EMAIL: 'root@example.test', ADMIN_PASSWORD: '' }), ConfigError);
+  });
+
+  it('reads S3 storage and media delivery, and wants the bucket and credentials with the s3 driver', () => {
+    const fsDefault = loadConfig({});
+    assert.deepEqual(fsDefault.storage, { driver: 'fs', dir: path.resolve('./data/storage') });
+    assert.deepEqual(fsDefault.delivery, { mode: 'proxy', redirectTtlSeconds: 300 });
+    const s3 = {
+      STORAGE_DRIVER: 's3',
+      S3_BUCKET: 'media',
+      S3_ACCESS_KEY_ID: 'key-id',
+      S3_SECRET_ACCESS_KEY: 'hunter2hunter2',
+    };
+    assert.deepEqual(loadConfig(s3).storage, {
+      driver: 's3',
+      s3: {
+        endpoint: undefined,
+        region: 'us-east-1',
+        bucket: 'media',
+        credentials: { accessKeyId: 'key-id', secretAccessKey: 'hunter2hunter2' },
+        forcePathStyle: true,
+        prefix: undefined,
+      },
+    });
+    const full = loadConfig({
+      ...s3,
+      S3_ENDPOINT: 'https://s3.example.test',
+      S3_REGION: 'eu-west-3',
+      S3_FORCE_PATH_STYLE: 'false',
+      S3_PREFIX: 'sites/vireo',
+      MEDIA_DELIVERY: 'redirect',
+      MEDIA_REDIRECT_TTL_SECONDS: '600',
+    });
+    assert.ok(full.storage.driver === 's3');
+    assert.equal(full.storage.s3.endpoint, 'https://s3.example.test');
+    assert.equal(full.storage.s3.region, 'eu-west-3');
+    assert.equal(full.storage.s3.forcePathStyle, false);
+    assert.equal(full.storage.s3.prefix, 'sites/vireo/');
+    assert.deepEqual(full.delivery, { mode: 'redirect', redirectTtlSeconds: 600 });
+
+    for (const name of ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']) {
+      const err = configError({ ...s3, [name]: '' });
+      assert.match(err.message, new RegExp(`\\b${name}\\b`));
+      assert.match(err.message, /STORAGE_DRIVER/);
+      assert.ok(!err.message.includes('\n'));
+    }
+    const bad: Array<[string, string]> = [
+      ['STORAGE_DRIVER', 'gcs'],
+      ['S3_ENDPOINT', 'ftp://files.example.test'],
+      ['S3_ENDPOINT', 'not a url'],
+      ['S3_BUCKET', 'a/b'],
+      ['S3_FORCE_PATH_STYLE', 'sometimes'],
+      ['S3_PREFIX', '/absolute'],
+      ['S3_PREFIX', 'a/../b'],
+      ['S3_PREFIX', 'a//b'],
+      ['MEDIA_DELIVERY', 'cdn'],
+      ['MEDIA_REDIRECT_TTL_SECONDS', '5'],
+    ];
+    for (const [name, value] of bad) {
+      assert.match(
+        configError({ ...s3, [name]: value }).message,
+        new RegExp(`\\b${name}\\b`),
+        `${name}=${value}`,
+      );
+    }
   });
 
   it('ignores variables it does not know', () => {

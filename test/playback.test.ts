@@ -288,8 +288,9 @@ describe('playback', () => {
     assert.deepEqual(mine.bytes, counting(1000));
     // Served only because of the token: a shared cache must not keep it for others.
     assert.equal(mine.headers.get('cache-control'), 'private, max-age=31536000, immutable');
+    // A playlist served to the owner passes a playback token on to its URIs: it is never stored.
     const playlist = await media(mediaPath(processing, 'master.m3u8'), { token: owner.access_token });
-    assert.equal(playlist.headers.get('cache-control'), 'private, no-cache');
+    assert.equal(playlist.headers.get('cache-control'), 'private, no-store');
     // A ready video stays public for a signed-in caller.
     const shared = await media(mediaPath(ready, '720p/seg-1.m4s'), { token: owner.access_token });
     assert.equal(shared.headers.get('cache-control'), IMMUTABLE);

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { UploadsService, uploadJobs } from '../src/modules/uploads/index.ts';
+import { stopUploads, UploadsService, uploadJobs } from '../src/modules/uploads/index.ts';
 import { registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { assertProblem } from './helpers/problems.ts';
 import {
@@ -32,6 +32,7 @@ function depsOf(t: TestApp) {
   const { app } = t;
   return {
     db: app.database.db,
+    databaseUrl: t.db.url,
     videos: app.videos,
     store: app.store,
     config: app.config.uploads,
@@ -105,11 +106,13 @@ describe('tus uploads', () => {
     assert.equal(res.status, 204);
     assert.equal(res.headers.get('tus-version'), TUS_VERSION);
     assert.deepEqual(res.headers.get('tus-extension')?.split(',').sort(), [
+      'checksum',
       'creation',
       'creation-with-upload',
       'expiration',
       'termination',
     ]);
+    assert.deepEqual(res.headers.get('tus-checksum-algorithm')?.split(','), ['sha1', 'md5', 'sha256']);
     assert.equal(res.headers.get('tus-max-size'), String(4 * MiB));
   });
 
@@ -326,10 +329,15 @@ describe('tus uploads', () => {
     await fs.writeFile(record, JSON.stringify(info));
     assert.equal((await headUpload(t, token, location)).status, 410, 'tus refuses an expired upload');
 
-    const [job] = uploadJobs(depsOf(t));
+    const deps = depsOf(t);
+    const [job] = uploadJobs(deps);
     assert.equal(job?.cron, '*/15 * * * *');
     const ctx = { jobId: '1', attempts: 1, maxAttempts: 1, signal: new AbortController().signal };
-    assert.equal(await job!.handler({}, ctx), 'done');
+    try {
+      assert.equal(await job!.handler({}, ctx), 'done');
+    } finally {
+      await stopUploads(deps);
+    }
 
     assert.deepEqual(await uploadFiles(d.UPLOAD_DIR, id), []);
     const video = await t.app.videos.get(id);

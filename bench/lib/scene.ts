@@ -9,6 +9,8 @@ import { createLogger, type Logger } from '../../src/platform/observability/logg
 export interface Scene {
   logger: Logger;
   databaseUrl: string;
+  /** Another scratch database on the same server, dropped at the end; answers its URL. */
+  database(name: string): Promise<string>;
   /** A temporary folder of this run, removed at the end. */
   dir: string;
   /** Registers a clean-up; the last registered runs first. */
@@ -33,7 +35,19 @@ export async function openScene(progress: (line: string) => void, dirPrefix: str
     stops.unshift(() => database.drop());
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), dirPrefix));
     stops.unshift(() => fs.rm(dir, { recursive: true, force: true }));
-    return { logger, databaseUrl: database.url, dir, defer: (stop) => stops.unshift(stop), close };
+    const more = async (name: string) => {
+      const extra = await server.createDatabase(name);
+      stops.unshift(() => extra.drop());
+      return extra.url;
+    };
+    return {
+      logger,
+      databaseUrl: database.url,
+      database: more,
+      dir,
+      defer: (stop) => stops.unshift(stop),
+      close,
+    };
   } catch (err) {
     await close();
     throw err;

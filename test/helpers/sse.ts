@@ -4,7 +4,13 @@ export interface SseEvent {
   data: any;
 }
 
-export async function readEvents(url: string, token?: string, timeoutMs = 60_000): Promise<SseEvent[]> {
+export async function readEvents(
+  url: string,
+  token?: string,
+  timeoutMs = 60_000,
+  /** Called as each event arrives, before the stream ends. */
+  onEvent?: (e: SseEvent) => void,
+): Promise<SseEvent[]> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const res = await fetch(url, {
@@ -24,7 +30,10 @@ export async function readEvents(url: string, token?: string, timeoutMs = 60_000
         buffer = buffer.slice(cut + 2);
         const event = /^event: (.*)$/m.exec(block)?.[1];
         const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event && data) events.push({ event, data: JSON.parse(data) });
+        if (event && data) {
+          events.push({ event, data: JSON.parse(data) });
+          onEvent?.(events.at(-1)!);
+        }
         cut = buffer.indexOf('\n\n');
       }
     }

@@ -6,11 +6,16 @@ import type { HttpServer } from '../../platform/http/server.ts';
 import { sendObject } from '../../platform/storage/object-responses.ts';
 import type { ObjectStore } from '../../platform/storage/object-store.ts';
 import type { VideosService } from '../videos/index.ts';
+import { sendRewritten } from './rewritten-response.ts';
 import { PlaybackService } from './service.ts';
+import type { PlaybackTokens } from './tokens.ts';
 
 export interface PlaybackDeps {
   store: ObjectStore;
   videos: VideosService;
+  tokens: PlaybackTokens;
+  /** MEDIA_DELIVERY; absent: Vireo serves every file. */
+  delivery?: { mode: 'proxy' | 'redirect'; redirectTtlSeconds: number };
 }
 
 const mediaParams = z.object({
@@ -22,6 +27,9 @@ const mediaParams = z.object({
   /** The file inside the version folder, e.g. 720p/seg-3.m4s; checked by the service. */
   '*': z.string(),
 });
+
+/** Media of a video that is not public needs a playback token (tokens.ts); other parameters are ignored. */
+const mediaQuery = z.object({ token: z.string().max(512).optional() });
 
 const CORS = {
   'access-control-allow-origin': '*',
@@ -44,21 +52,29 @@ async function mediaHeaders(_request: FastifyRequest, reply: FastifyReply, paylo
   return payload;
 }
 
-export function playbackRoutes(app: HttpServer, { store, videos }: PlaybackDeps): void {
-  const playback = new PlaybackService(videos);
+export function playbackRoutes(app: HttpServer, { store, videos, tokens, delivery }: PlaybackDeps): void {
+  const playback = new PlaybackService(videos, tokens);
 
   app.route({
     method: ['GET', 'HEAD'],
     url: '/media/videos/:id/:version/*',
     config: { auth: 'optional' },
     // Media files, not the JSON API, and OpenAPI has no name for the wildcard: kept out of the document.
-    schema: { hide: true, params: mediaParams },
+    schema: { hide: true, params: mediaParams, querystring: mediaQuery },
     onSend: mediaHeaders,
     handler: async (request, reply) => {
       const { id, version, '*': path } = request.params;
-      const { key, audience } = await playback.locate(id, version, path, request.principal);
-      return sendObject(request, reply, store, key, {
-        cacheControl: playback.cacheControl(path, audience),
+      const media = await playback.locate(id, version, path, request.principal, request.query.token);
+      if (media.rewrite) {
+        return sendRewritten(request, reply, store, media.key, media.rewrite, media.cacheControl);
+      }
+      return sendObject(request, reply, store, media.key, {
+        cacheControl: media.cacheControl,
+        // Files that never change (segments, images) may come straight from the store.
+        redirectTtlSeconds:
+          delivery?.mode === 'redirect' && media.cacheControl.includes('immutable')
+            ? delivery.redirectTtlSeconds
+            : undefined,
       });
     },
   });

@@ -1,53 +1,100 @@
-// Playback rules: which media file a URL names, who may fetch it, and how long caches may keep it.
+// Playback rules: which media file a URL names, who may fetch it, how long caches may keep it, and
+// whether its URIs get the caller's playback token.
 import type { Principal } from '../../platform/http/auth-guard.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { VideosService } from '../videos/index.ts';
+import { rewriterFor } from './playlist-rewrite.ts';
+import type { MediaKind, PlaybackTokens } from './tokens.ts';
 
-/** `public`: anyone may watch, so shared caches may keep it; `private`: only the owner or an admin. */
+/** `public`: anyone may watch, so shared caches may keep it; `private`: only this caller may. */
 export type Audience = 'public' | 'private';
+
+export interface MediaFile {
+  key: string;
+  cacheControl: string;
+  /** Set when the file names other media and the caller needs a token to fetch them. */
+  rewrite: ((text: string) => string) | null;
+}
 
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
 const MAX_PATH_LENGTH = 512;
 
 /** Written once per processing run: each run writes under a new version folder, so these never change. */
 const IMMUTABLE = new Set(['m4s', 'mp4', 'm4a', 'jpg', 'webp', 'png', 'vtt']);
+const IMAGES = new Set(['jpg', 'jpeg', 'png', 'webp', 'avif']);
 
 export class PlaybackService {
-  constructor(private readonly videos: VideosService) {}
+  constructor(
+    private readonly videos: VideosService,
+    private readonly tokens: PlaybackTokens,
+  ) {}
 
-  /** The store key of a media file of a video, if the caller may watch that video. */
+  /**
+   * The media file a URL names, if the caller may fetch it: anyone for a public, playable video; its
+   * owner (or an admin) by their bearer token; anyone else with a playback token for this video,
+   * version and kind of media.
+   */
   async locate(
     id: string,
     version: number,
     path: string,
     principal: Principal | null,
-  ): Promise<{ key: string; audience: Audience }> {
+    token: string | undefined,
+  ): Promise<MediaFile> {
     checkMediaPath(path);
-    const audience = await this.audienceOf(id, principal);
-    return { key: `videos/${id}/${version}/${path}`, audience };
-  }
+    const key = `videos/${id}/${version}/${path}`;
+    const kind = mediaKindOf(path);
+    const { video, access } = await this.videos.mediaAccess(id, principal);
+    if (access === 'public') return { key, cacheControl: cacheControl(path, 'public', false), rewrite: null };
 
-  /** Playlists and manifests grow while a video is processed, so caches revalidate them. */
-  cacheControl(path: string, audience: Audience): string {
-    const extension = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
-    if (IMMUTABLE.has(extension)) return `${audience}, max-age=31536000, immutable`;
-    return audience === 'public' ? 'no-cache' : 'private, no-cache';
-  }
-
-  /**
-   * Media shown only because of the caller's token (a private or unfinished video) must not land in a
-   * shared cache, so the anonymous view is asked first; it is also the common case.
-   */
-  private async audienceOf(id: string, principal: Principal | null): Promise<Audience> {
-    try {
-      await this.videos.viewable(id, null);
-      return 'public';
-    } catch (err) {
-      if (!principal || !(err instanceof AppError && err.code === 'VIDEO_NOT_FOUND')) throw err;
+    if (access === 'token') {
+      if (token === undefined) {
+        // A public video not yet playable stays hidden as before; other videos say what they need.
+        if (video.visibility === 'public') throw new AppError('VIDEO_NOT_FOUND');
+        throw new AppError(
+          'PLAYBACK_TOKEN_REQUIRED',
+          `This video is ${video.visibility}: fetch its media through the URLs of GET /api/v1/videos/${id}`,
+        );
+      }
+      this.tokens.verify(token, { videoId: id, version, kind });
     }
-    await this.videos.viewable(id, principal);
-    return 'private';
+    const rewriter = rewriterFor(path);
+    if (!rewriter) return { key, cacheControl: cacheControl(path, 'private', false), rewrite: null };
+    // The token the caller came with goes on unchanged, so no one can stretch its life by fetching
+    // playlists; a caller let in by their bearer token (which cannot follow a player from playlist to
+    // segment) gets a fresh one.
+    const onward = access === 'token' ? token! : this.signFor(id, version, kind);
+    return {
+      key,
+      cacheControl: cacheControl(path, 'private', true),
+      rewrite: (text) => rewriter(text, onward),
+    };
   }
+
+  private signFor(id: string, version: number, kind: MediaKind): string {
+    const scope = { videoId: id, version, kind };
+    return this.tokens.sign(scope, new Date(Date.now() + this.tokens.ttlSeconds * 1000));
+  }
+}
+
+/**
+ * Images (and the storyboard that points into one) are one kind, everything a player streams the
+ * other: a token handed out for a poster cannot fetch the video.
+ */
+export function mediaKindOf(path: string): MediaKind {
+  const extension = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
+  return path.startsWith('images/') || IMAGES.has(extension) ? 'image' : 'stream';
+}
+
+/**
+ * Playlists and manifests grow while a video is processed, so caches revalidate them; one that carries
+ * a token must not be stored at all. Media only this caller may fetch stays out of shared caches.
+ */
+function cacheControl(path: string, audience: Audience, rewritten: boolean): string {
+  if (rewritten) return 'private, no-store';
+  const extension = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
+  if (IMMUTABLE.has(extension)) return `${audience}, max-age=31536000, immutable`;
+  return audience === 'public' ? 'no-cache' : 'private, no-cache';
 }
 
 function checkMediaPath(path: string): void {

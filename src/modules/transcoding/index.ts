@@ -4,6 +4,7 @@ import { type AnyJob, defineJob } from '../../platform/jobs/definition.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { ObjectStore } from '../../platform/storage/object-store.ts';
 import type { VideosService } from '../videos/index.ts';
+import { giveUpProcessing } from './give-up.ts';
 import { processVideoJobType } from './job-types.ts';
 import { processVideo } from './pipeline.ts';
 
@@ -22,6 +23,7 @@ export function transcodingJobs(deps: TranscodingDeps): AnyJob[] {
       ...processVideoJobType,
       handler: ({ videoId }, ctx) =>
         processVideo(deps, videoId, { current: ctx.attempts, max: ctx.maxAttempts }, ctx.signal),
+      onGiveUp: ({ videoId }, reason) => giveUpProcessing(deps, videoId, reason),
     }),
   ];
 }

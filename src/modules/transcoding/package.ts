@@ -1,61 +1,79 @@
-// Packaging: measures what the encode produced and writes the HLS master playlist and DASH manifest.
-import fs from 'node:fs/promises';
-import path from 'node:path';
+// Packaging: the HLS master playlist and DASH manifest over the segments measured so far. While the
+// encode runs they are "live" (DASH dynamic, rates estimated from the encoder's caps); at the end they
+// are rewritten from the measured segments. Pure: returns texts.
 import type { RenditionInfo } from '../videos/index.ts';
 import { dashManifest } from './dash-manifest.ts';
 import type { LadderPlan } from './ladder.ts';
 import { masterPlaylist } from './master-playlist.ts';
-import { type MeasuredRendition, measureRendition, readInitSegment } from './segments.ts';
+import type { InitSegmentInfo, MeasuredRendition } from './segments.ts';
 
-export interface Packaged {
+export interface MeasuredTrack {
+  m: MeasuredRendition;
+  init: InitSegmentInfo;
+}
+
+export interface LadderTracks {
+  /** In the order of plan.renditions. */
+  video: MeasuredTrack[];
+  audio: MeasuredTrack | null;
+}
+
+export interface Manifests {
+  master: string;
+  mpd: string;
   renditions: RenditionInfo[];
 }
 
-/** Writes `<hlsDir>/master.m3u8` and `<dashDir>/manifest.mpd` over the segments in hlsDir. */
-export async function packageLadder(plan: LadderPlan, hlsDir: string, dashDir: string): Promise<Packaged> {
-  const measured = await Promise.all(
-    plan.renditions.map(async (r) => {
-      const dir = path.join(hlsDir, r.name);
-      const m = await measureRendition(dir);
-      const init = await readInitSegment(path.join(dir, m.initUri));
-      return { r, m, init };
-    }),
-  );
-  let audio: { m: MeasuredRendition; codecs: string; timescale: number } | null = null;
-  if (plan.audio) {
-    const dir = path.join(hlsDir, 'audio');
-    const m = await measureRendition(dir);
-    const init = await readInitSegment(path.join(dir, m.initUri));
-    audio = { m, codecs: init.codecs, timescale: init.timescale };
-  }
+/** The encode is still running: `startedAt` anchors the dynamic DASH timeline. */
+export interface LiveState {
+  startedAt: Date;
+  now: Date;
+}
+
+export function buildManifests(plan: LadderPlan, tracks: LadderTracks, live?: LiveState): Manifests {
+  const { audio } = tracks;
+  const audioPlan = plan.audio;
+  // A peak measured over the first seconds is no bound for what is still to come: until the end, the
+  // encoder's rate cap (VBV maxrate) is the honest announcement, unless more was seen already.
+  const videoPeak = (i: number) =>
+    live
+      ? Math.max(tracks.video[i]!.m.peakBps, plan.renditions[i]!.maxrateKbps * 1000)
+      : tracks.video[i]!.m.peakBps;
+  const audioPeak =
+    audio && audioPlan
+      ? live
+        ? Math.max(audio.m.peakBps, audioPlan.bitrateKbps * 1000)
+        : audio.m.peakBps
+      : 0;
+  const videos = plan.renditions.map((r, i) => ({ r, ...tracks.video[i]!, peak: videoPeak(i) }));
 
   const master = masterPlaylist({
-    variants: measured.map(({ r, m, init }) => ({
+    variants: videos.map(({ r, m, init, peak }) => ({
       uri: `${r.name}/index.m3u8`,
       width: r.width,
       height: r.height,
       fps: r.fps,
       codecs: init.codecs,
-      peakBps: m.peakBps,
+      peakBps: peak,
       averageBps: m.averageBps,
     })),
     audio:
-      audio && plan.audio
+      audio && audioPlan
         ? {
             uri: 'audio/index.m3u8',
-            codecs: audio.codecs,
-            channels: plan.audio.channels,
-            peakBps: audio.m.peakBps,
+            codecs: audio.init.codecs,
+            channels: audioPlan.channels,
+            peakBps: audioPeak,
             averageBps: audio.m.averageBps,
           }
         : null,
   });
   const mpd = dashManifest({
-    video: measured.map(({ r, m, init }) => ({
+    video: videos.map(({ r, m, init, peak }) => ({
       id: r.name,
       baseUri: `../hls/${r.name}/`,
       codecs: init.codecs,
-      bandwidth: m.peakBps,
+      bandwidth: peak,
       timescale: init.timescale,
       initUri: m.initUri,
       segments: m.segments,
@@ -64,35 +82,41 @@ export async function packageLadder(plan: LadderPlan, hlsDir: string, dashDir: s
       fps: r.fps,
     })),
     audio:
-      audio && plan.audio
+      audio && audioPlan
         ? {
             id: 'audio',
             baseUri: '../hls/audio/',
-            codecs: audio.codecs,
-            bandwidth: audio.m.peakBps,
-            timescale: audio.timescale,
+            codecs: audio.init.codecs,
+            bandwidth: audioPeak,
+            timescale: audio.init.timescale,
             initUri: audio.m.initUri,
             segments: audio.m.segments,
-            channels: plan.audio.channels,
-            sampleRate: plan.audio.sampleRate,
+            channels: audioPlan.channels,
+            sampleRate: audioPlan.sampleRate,
           }
         : null,
+    dynamic: live
+      ? {
+          availabilityStartTime: live.startedAt,
+          publishTime: live.now,
+          minimumUpdatePeriodS: plan.segmentSeconds,
+        }
+      : undefined,
   });
-  await fs.mkdir(dashDir, { recursive: true });
-  await fs.writeFile(path.join(hlsDir, 'master.m3u8'), master);
-  await fs.writeFile(path.join(dashDir, 'manifest.mpd'), mpd);
 
-  const audioPeak = audio?.m.peakBps ?? 0;
   const audioAvg = audio?.m.averageBps ?? 0;
+  const audioCodecs = audio ? `,${audio.init.codecs}` : '';
   return {
-    renditions: measured.map(({ r, m, init }) => ({
+    master,
+    mpd,
+    renditions: videos.map(({ r, m, init, peak }) => ({
       name: r.name,
       width: r.width,
       height: r.height,
       fps: r.fps,
-      bandwidth: Math.round(m.peakBps + audioPeak),
+      bandwidth: Math.round(peak + audioPeak),
       average_bandwidth: Math.round(m.averageBps + audioAvg),
-      codecs: audio ? `${init.codecs},${audio.codecs}` : init.codecs,
+      codecs: `${init.codecs}${audioCodecs}`,
     })),
   };
 }

@@ -1,8 +1,9 @@
-// One processing run of one video: fetch source → probe → plan → one-decode encode → package →
-// images → store → ready. Each run writes under a new media version, so a retry starts clean.
+// One processing run of one video: fetch source → probe → plan → one-decode encode, whose segments are
+// stored as they are made (playable after the first of each rendition) → final manifests → images →
+// ready. Each run writes under a new media version, so a retry starts clean.
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Config } from '../../config.ts';
 import { runFfmpeg } from '../../platform/media/ffmpeg-runner.ts';
 import { ProbeError, probe } from '../../platform/media/probe.ts';
@@ -11,9 +12,10 @@ import type { Logger } from '../../platform/observability/logger.ts';
 import type { ObjectStore } from '../../platform/storage/object-store.ts';
 import type { ProcessingStage, VideosService } from '../videos/index.ts';
 import { buildEncodeArgs } from './encode-command.ts';
-import { makeStills, planImages, storyboardFilter } from './images.ts';
+import { type ImagePlan, makeStills, planImages, storyboardFilter } from './images.ts';
 import { planLadder } from './ladder.ts';
-import { packageLadder } from './package.ts';
+import { SegmentPublisher } from './publisher.ts';
+import { openWorkspace } from './workspace.ts';
 
 export interface PipelineDeps {
   videos: VideosService;
@@ -34,6 +36,9 @@ export class MediaRejectedError extends Error {
 
 export const mediaPrefix = (videoId: string, version: number) => `videos/${videoId}/${version}`;
 
+/** How often finished segments are looked for while ffmpeg runs. */
+const PUBLISH_INTERVAL_MS = 150;
+
 export async function processVideo(
   deps: PipelineDeps,
   videoId: string,
@@ -45,8 +50,11 @@ export async function processVideo(
   const video = await videos.startProcessing(videoId);
   if (!video?.source_key) return 'skipped';
   const version = video.media_version;
-  const work = await fs.mkdtemp(path.join(os.tmpdir(), `vireo-process-${videoId}-`));
+  const prefix = mediaPrefix(videoId, version);
+  // Also removes what a dead earlier run of this video left on this machine.
+  const work = await openWorkspace(media.workDir, videoId, version);
   const progress = throttledProgress(videos, videoId);
+  let stills: Promise<void> | null = null;
   try {
     const source = path.join(work, 'source');
     await store.download(video.source_key, source);
@@ -66,48 +74,68 @@ export async function processVideo(
       segmentSeconds: media.segmentSeconds,
       crf: media.crf,
     });
-    const out = path.join(work, 'out');
-    const hlsDir = path.join(out, 'hls');
+    const hlsDir = path.join(work, 'hls');
     for (const dir of [...plan.renditions.map((r) => r.name), ...(plan.audio ? ['audio'] : [])]) {
       await fs.mkdir(path.join(hlsDir, dir), { recursive: true });
     }
-    await progress('encoding', 0, true);
-    const images = path.join(out, 'images');
-    await fs.mkdir(images, { recursive: true });
+    const imagesDir = path.join(work, 'images');
+    await fs.mkdir(imagesDir, { recursive: true });
     const imagePlan = planImages(info);
     const args = buildEncodeArgs(info, plan, {
       input: source,
       outDir: hlsDir,
-      playlistType: 'vod',
+      playlistType: 'event',
       preset: media.preset,
       // The storyboard sprite is drawn from the encode's own decode: no second pass over the source.
       storyboard: {
         filter: storyboardFilter(imagePlan.storyboard),
-        file: path.join(images, imagePlan.storyboard.file),
+        file: path.join(imagesDir, imagePlan.storyboard.file),
       },
     });
-    // The poster and thumbnails decode only a short window; they run beside the encode.
-    const imagesDone = makeStills(source, imagePlan, images);
-    imagesDone.catch(() => {}); // awaited below; avoid an unhandled rejection meanwhile
-    await runFfmpeg(args, {
+
+    // Poster and thumbnails decode only a short window. They start once the video plays, so they do
+    // not compete with its first segments for the CPU.
+    const startStills = () => {
+      stills ??= makeStills(source, imagePlan, imagesDir).then(() =>
+        storeFiles(store, imagesDir, `${prefix}/images`, stillFiles(imagePlan)),
+      );
+      return stills;
+    };
+    const publisher = new SegmentPublisher({
+      store,
+      prefix,
+      hlsDir,
+      plan,
+      onPlayable: async () => {
+        await videos.markPlayable(videoId, version);
+        startStills().catch(() => {}); // awaited below
+      },
+    });
+
+    await progress('encoding', 0, true);
+    await encodeWhilePublishing(args, publisher, {
       signal,
-      onProgress: (u) => void progress('encoding', percentOf(u, info.durationS)),
+      onProgress: (percent) => void progress('encoding', percent),
+      durationS: info.durationS,
     });
 
     await progress('packaging', 0, true);
-    const packaged = await packageLadder(plan, hlsDir, path.join(out, 'dash'));
+    const final = await publisher.finish();
     await progress('thumbnails', 0, true);
-    await imagesDone;
+    await startStills();
+    await storeFiles(store, imagesDir, `${prefix}/images`, [imagePlan.storyboard.file]);
 
-    await uploadTree(store, out, mediaPrefix(videoId, version));
     await fs.rm(work, { recursive: true, force: true });
-    await videos.markReady(videoId, version, packaged.renditions);
+    await videos.markReady(videoId, version, final.renditions);
     await removeOlderVersions(store, videoId, version);
     return 'done';
   } catch (err) {
     // Clean up before the final state is announced: whoever hears `failed` finds nothing left over.
+    // Stills store images under the prefix about to be removed. (A cast: TypeScript does not see the
+    // assignment made inside startStills.)
+    await (stills as Promise<void> | null)?.catch(() => {});
     await fs.rm(work, { recursive: true, force: true });
-    await store.deletePrefix(`${mediaPrefix(videoId, version)}/`);
+    await store.deletePrefix(`${prefix}/`);
     const rejected = toRejection(err);
     if (rejected) {
       await videos.markFailed(videoId, rejected.code, rejected.message);
@@ -118,10 +146,63 @@ export async function processVideo(
       await videos.markFailed(videoId, 'PROCESSING_FAILED', 'Processing failed; the owner can retry it');
       return 'done';
     }
+    await videos.abandonRun(videoId, version);
     throw err; // retried by the job runner with backoff
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Runs the encode and, beside it, stores its segments as they are finished. A storing failure stops
+ * ffmpeg; a shutdown (signal) stops both.
+ */
+async function encodeWhilePublishing(
+  args: string[],
+  publisher: SegmentPublisher,
+  opts: { signal?: AbortSignal; onProgress: (percent: number) => void; durationS: number },
+): Promise<void> {
+  const stop = new AbortController();
+  const forward = () => stop.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) forward();
+  else opts.signal?.addEventListener('abort', forward, { once: true });
+  let finished = false;
+  const encoding = runFfmpeg(args, {
+    signal: stop.signal,
+    onProgress: (u) => opts.onProgress(percentOf(u, opts.durationS)),
+  }).finally(() => {
+    finished = true;
+  });
+  const settled = encoding.then(
+    () => {},
+    () => {},
+  );
+  const publishing = (async () => {
+    try {
+      while (!finished) {
+        await publisher.sync();
+        await Promise.race([delay(PUBLISH_INTERVAL_MS), settled]);
+      }
+    } catch (err) {
+      stop.abort(err);
+      throw err;
+    }
+  })();
+  try {
+    const [encoded, published] = await Promise.allSettled([encoding, publishing]);
+    if (published.status === 'rejected') throw published.reason;
+    if (encoded.status === 'rejected') throw encoded.reason;
+  } finally {
+    opts.signal?.removeEventListener('abort', forward);
+  }
+}
+
+function stillFiles(plan: ImagePlan): string[] {
+  return [plan.poster.file, ...plan.thumbnails.map((t) => t.file), plan.storyboard.vtt];
+}
+
+async function storeFiles(store: ObjectStore, dir: string, prefix: string, files: string[]): Promise<void> {
+  for (const file of files) await store.putFile(`${prefix}/${file}`, path.join(dir, file), { move: true });
 }
 
 function toRejection(err: unknown): MediaRejectedError | null {
@@ -139,18 +220,6 @@ function throttledProgress(videos: VideosService, videoId: string) {
     last = { stage, percent, at: now };
     await videos.reportProgress(videoId, stage, percent).catch(() => {});
   };
-}
-
-async function uploadTree(store: ObjectStore, root: string, prefix: string): Promise<void> {
-  const files = (await fs.readdir(root, { recursive: true, withFileTypes: true })).filter((d) => d.isFile());
-  // Segments first, playlists last: a reader never finds a playlist naming a segment not yet stored.
-  const rank = (name: string) => (name.endsWith('.m3u8') || name.endsWith('.mpd') ? 1 : 0);
-  files.sort((a, b) => rank(a.name) - rank(b.name));
-  for (const f of files) {
-    const full = path.join(f.parentPath, f.name);
-    const key = `${prefix}/${path.relative(root, full).split(path.sep).join('/')}`;
-    await store.putFile(key, full, { move: true });
-  }
 }
 
 async function removeOlderVersions(store: ObjectStore, videoId: string, current: number): Promise<void> {

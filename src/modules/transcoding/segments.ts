@@ -75,18 +75,28 @@ export async function measureRendition(dir: string): Promise<MeasuredRendition> 
     }
     segments.push({ ...entry, bytes });
   }
-  const durationS = segments.reduce((sum, s) => sum + s.durationS, 0);
-  const totalBytes = segments.reduce((sum, s) => sum + s.bytes, 0);
   const targetDurationS =
     playlist.targetDurationS ?? Math.ceil(Math.max(0, ...segments.map((s) => s.durationS)));
+  return summarize(playlist.initUri, segments, targetDurationS, playlist.complete);
+}
+
+/** The rates and totals of a rendition's segments, however they were collected. */
+export function summarize(
+  initUri: string,
+  segments: MeasuredSegment[],
+  targetDurationS: number,
+  complete: boolean,
+): MeasuredRendition {
+  const durationS = segments.reduce((sum, s) => sum + s.durationS, 0);
+  const totalBytes = segments.reduce((sum, s) => sum + s.bytes, 0);
   return {
-    initUri: playlist.initUri,
+    initUri,
     segments,
     peakBps: peakBitRate(segments, targetDurationS),
     averageBps: durationS > 0 ? Math.ceil((totalBytes * 8) / durationS) : 0,
     durationS,
     targetDurationS,
-    complete: playlist.complete,
+    complete,
   };
 }
 

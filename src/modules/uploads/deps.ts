@@ -6,6 +6,8 @@ import type { VideosService } from '../videos/index.ts';
 
 export interface UploadsDeps {
   db: Db;
+  /** For the upload locks, held on a connection of their own (see pg-locker.ts). */
+  databaseUrl: string;
   videos: VideosService;
   store: ObjectStore;
   config: Config['uploads'];

@@ -36,6 +36,11 @@ export function uploadRoutes(app: HttpServer, deps: UploadsDeps): void {
   plainUploadRoutes(app, service, deps.config.dir);
 }
 
+/** Ends what the uploads of this app keep open (the upload locks' connection), once nothing runs. */
+export async function stopUploads(deps: UploadsDeps): Promise<void> {
+  await instances.get(deps)?.tus.stop();
+}
+
 /** Scheduled jobs of this module (expired incomplete uploads are removed). */
 export function uploadJobs(deps: UploadsDeps): AnyJob[] {
   const { tus } = uploadsOf(deps);

@@ -5,10 +5,12 @@ import type { ServerResponse } from 'node:http';
 import { Metadata } from '@tus/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { sendNodeResponse } from 'srvx/node';
 import { z } from 'zod';
 import { principalOf } from '../../platform/http/auth-guard.ts';
 import { AppError, problemSchema } from '../../platform/http/errors.ts';
 import { type HttpServer, noContent } from '../../platform/http/server.ts';
+import { CHECKSUM_ALGORITHMS, type ExpectedChecksum, parseChecksum } from './checksum.ts';
 import type { UploadsService } from './service.ts';
 import { TUS_PATH, TUS_VERSION, type TusEndpoint } from './tus.ts';
 
@@ -18,16 +20,10 @@ const problem = (codes: string) => problemSchema.describe(codes);
 const OFFSET_STREAM = 'application/offset+octet-stream';
 
 export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndpoint): void {
-  const forward = async (req: FastifyRequest, reply: FastifyReply) => {
-    const server = await tus.server();
-    const res = hijack(reply);
-    try {
-      await server.handle(req.raw, res);
-    } catch (err) {
-      req.log.error({ err }, 'upload request failed');
-      if (res.headersSent) res.destroy();
-      else res.writeHead(500, { 'Tus-Resumable': TUS_VERSION }).end();
-    }
+  /** Hands the request to tus; our own errors inside it are answered as problems, like any other. */
+  const forward = async (req: FastifyRequest, reply: FastifyReply, checksum?: ExpectedChecksum) => {
+    const response = await tus.handle(req.raw, reply.raw, checksum);
+    await sendNodeResponse(hijack(reply), response);
   };
 
   /** The video behind the caller's upload with this id; anyone else's upload is not found. */
@@ -52,7 +48,10 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
         url,
         config: { auth: 'public' },
         schema: { tags, summary: 'tus 1.0: versions, extensions and the largest upload allowed' },
-        handler: forward,
+        handler: async (req, reply) => {
+          reply.header('Tus-Checksum-Algorithm', CHECKSUM_ALGORITHMS);
+          await forward(req, reply);
+        },
       });
     }
 
@@ -66,8 +65,10 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
           'extension). With Content-Type application/offset+octet-stream, the body is the first bytes.',
         response: {
           201: noContent.describe('Created: Location, Vireo-Video-Id, Upload-Expires (and Upload-Offset)'),
+          400: problem('CHECKSUM_ALGORITHM_UNSUPPORTED or VALIDATION_FAILED'),
           412: problem('TUS_VERSION_UNSUPPORTED'),
           413: problem('UPLOAD_TOO_LARGE or QUOTA_EXCEEDED'),
+          460: problem('CHECKSUM_MISMATCH: the upload exists (Location) but holds none of the body'),
         },
       },
       handler: async (req, reply) => {
@@ -83,7 +84,19 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
           await uploads.assertQuota(ownerId, size);
           tus.admit(req.raw, { ownerId, source });
         }
-        await forward(req, reply);
+        // creation-with-upload: the first bytes may carry a checksum as a PATCH's do.
+        const checksum =
+          req.headers['content-type'] === OFFSET_STREAM
+            ? parseChecksum(req.headers['upload-checksum'])
+            : undefined;
+        await forward(req, reply, checksum).catch((err) => {
+          // The upload exists though its first bytes were refused: the client resumes it from 0.
+          const id = reply.raw.getHeader('vireo-video-id');
+          if (err instanceof AppError && err.code === 'CHECKSUM_MISMATCH' && id) {
+            reply.header('Location', `${TUS_PATH}/${id}`);
+          }
+          throw err;
+        });
       },
     });
 
@@ -124,15 +137,20 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
       schema: {
         tags,
         summary: 'tus: append bytes at Upload-Offset',
+        description:
+          'With `Upload-Checksum: <algorithm> <base64 digest>` (tus checksum extension; algorithms in ' +
+          'Tus-Checksum-Algorithm), a body that does not match is discarded whole and answered 460.',
         params: idParams,
         response: {
           204: noContent.describe(
             'The new Upload-Offset; the video is `uploaded` once it reaches the length',
           ),
+          400: problem('CHECKSUM_ALGORITHM_UNSUPPORTED or VALIDATION_FAILED (Upload-Checksum)'),
           404: problem('UPLOAD_NOT_FOUND'),
           409: problem('Upload-Offset mismatch, or UPLOAD_FINISHED'),
           410: problem('UPLOAD_GONE'),
           415: problem('UNSUPPORTED_MEDIA_TYPE'),
+          460: problem('CHECKSUM_MISMATCH: nothing of the body was kept'),
         },
       },
       handler: async (req, reply) => {
@@ -140,10 +158,11 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
         if (req.headers['content-type'] !== OFFSET_STREAM) {
           throw new AppError('UNSUPPORTED_MEDIA_TYPE', `PATCH bodies must be ${OFFSET_STREAM}`);
         }
+        const checksum = parseChecksum(req.headers['upload-checksum']);
         const video = await ownUpload(req, req.params.id);
         if (video.source_key) throw finished(video.source_size);
         if (video.status !== 'uploading') throw gone(video.failure_message);
-        await forward(req, reply);
+        await forward(req, reply, checksum);
       },
     });
 

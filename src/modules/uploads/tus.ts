@@ -3,10 +3,13 @@
 import fs from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { EVENTS, MemoryLocker, Server } from '@tus/server';
+import { EVENTS, Server } from '@tus/server';
+import { NodeRequest } from 'srvx/node';
 import { uuidv7 } from 'uuidv7';
 import { AppError } from '../../platform/http/errors.ts';
+import { type ExpectedChecksum, withChecksum } from './checksum.ts';
 import type { UploadsDeps } from './deps.ts';
+import { PgLocker } from './pg-locker.ts';
 import type { SourceInfo, UploadsService } from './service.ts';
 import { UploadStore } from './upload-store.ts';
 
@@ -25,7 +28,9 @@ const nodeOf = (req: unknown) => (req as CarriesNode).runtime?.node;
 
 export class TusEndpoint {
   private readonly creations = new WeakMap<IncomingMessage, Creation>();
-  private built?: Promise<{ server: Server; store: UploadStore }>;
+  /** Our own errors raised inside tus, answered as problems once tus is done with the request. */
+  private readonly failures = new WeakMap<IncomingMessage, AppError>();
+  private built?: Promise<{ server: Server; store: UploadStore; locker: PgLocker }>;
 
   constructor(
     private readonly deps: UploadsDeps,
@@ -39,6 +44,27 @@ export class TusEndpoint {
 
   async server(): Promise<Server> {
     return (await this.build()).server;
+  }
+
+  /**
+   * Lets tus handle one request and answers its response, unsent. Throws our own error (AppError) when
+   * one stopped tus, for the caller to answer as a problem rather than tus's plain text.
+   */
+  async handle(req: IncomingMessage, res: ServerResponse, checksum?: ExpectedChecksum): Promise<Response> {
+    const server = await this.server();
+    const response = await withChecksum(checksum, () => server.handleWeb(new NodeRequest({ req, res })));
+    const failure = this.failures.get(req);
+    if (failure) {
+      await response.body?.cancel();
+      throw failure;
+    }
+    return response;
+  }
+
+  /** Releases the upload locks' connection; the app calls it once no request or job is running. */
+  async stop(): Promise<void> {
+    const built = await this.built?.catch(() => undefined);
+    await built?.locker.close();
   }
 
   async store(): Promise<UploadStore> {
@@ -59,7 +85,8 @@ export class TusEndpoint {
 
   private create() {
     const { config, logger } = this.deps;
-    const locker = new MemoryLocker();
+    // Shared by every node on the database: a client may send each request of an upload to another one.
+    const locker = new PgLocker({ url: this.deps.databaseUrl, logger });
     const store = new UploadStore({
       directory: config.dir,
       expirySeconds: config.expirySeconds,
@@ -94,8 +121,12 @@ export class TusEndpoint {
         await this.finish(store, upload.id, upload.size ?? upload.offset);
         return {};
       },
-      onResponseError: (_req, err) => {
-        if (err instanceof AppError) return { status_code: err.status, body: `${err.message}\n` };
+      onResponseError: (req, err) => {
+        if (err instanceof AppError) {
+          const node = nodeOf(req);
+          if (node) this.failures.set(node.req, err);
+          return { status_code: err.status, body: `${err.message}\n` };
+        }
         // tus's own protocol answers are plain objects with a status; they stay as they are.
         if ('status_code' in err && err.status_code < 500) return undefined;
         logger.error({ err }, 'upload request failed');
@@ -104,7 +135,7 @@ export class TusEndpoint {
     });
     // tus still reads the record while it answers; it goes once the answer is made.
     server.on(EVENTS.POST_FINISH, (_req, _res, upload) => void store.forget(upload.id));
-    return { server, store };
+    return { server, store, locker };
   }
 
   private async finish(store: UploadStore, id: string, size: number): Promise<void> {

@@ -1,11 +1,18 @@
 // Unfinished uploads on disk, as @tus/file-store keeps them: `<dir>/<id>` holds the bytes received and
 // `<dir>/<id>.json` what the client declared. Both survive a restart, so any instance on the same
 // folder resumes an upload.
+import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { FileStore } from '@tus/file-store';
 import { ERRORS, type Locker, Upload } from '@tus/server';
 import type { Logger } from '../../platform/observability/logger.ts';
+import { expectedChecksum, mismatch, newHash } from './checksum.ts';
+
+/** Bytes a body may run ahead of the disk (see write()). */
+const WRITE_BUFFER_BYTES = 1024 * 1024;
 
 export interface UploadStoreOptions {
   directory: string;
@@ -20,7 +27,49 @@ export class UploadStore extends FileStore {
   constructor(private readonly opts: UploadStoreOptions) {
     super({ directory: opts.directory, expirationPeriodInMilliseconds: opts.expirySeconds * 1000 });
     // No creation-defer-length: size limits and the quota are checked against Upload-Length at creation.
-    this.extensions = ['creation', 'creation-with-upload', 'termination', 'expiration'];
+    this.extensions = ['creation', 'creation-with-upload', 'termination', 'expiration', 'checksum'];
+  }
+
+  /**
+   * Appends a request body at `offset`; tus calls it under the upload's lock, with the offset it read
+   * under that lock. Replaces FileStore's version for two reasons. Its 16 KiB write buffer stalls the
+   * socket after each 64 KiB read until the write is done; 1 MiB lets reads and writes overlap and
+   * batches writes (a 256 MiB upload over loopback: about a third less time and system CPU). A body with a
+   * checksum is all or nothing: if it does not match, or does not arrive whole, the file is cut back to
+   * `offset` before the answer, so none of it counts.
+   */
+  override async write(readable: Readable, id: string, offset: number): Promise<number> {
+    const checksum = expectedChecksum();
+    const hash = checksum && newHash(checksum);
+    let received = 0;
+    const count = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        received += chunk.length;
+        hash?.update(chunk);
+        done(null, chunk);
+      },
+    });
+    const file = createWriteStream(path.join(this.directory, id), {
+      flags: 'r+',
+      start: offset,
+      highWaterMark: WRITE_BUFFER_BYTES,
+    });
+    try {
+      await pipeline(readable, count, file);
+    } catch (err) {
+      if (checksum) await this.cutBack(id, offset);
+      this.opts.logger.debug({ err, uploadId: id }, 'upload body not fully written');
+      throw ERRORS.FILE_WRITE_ERROR;
+    }
+    if (checksum && !hash!.digest().equals(checksum.digest)) {
+      await this.cutBack(id, offset);
+      throw mismatch(offset);
+    }
+    return offset + received;
+  }
+
+  private async cutBack(id: string, offset: number): Promise<void> {
+    await fs.truncate(path.join(this.directory, id), offset);
   }
 
   /** When the upload expires, from what the client declared; undefined for an unknown upload. */

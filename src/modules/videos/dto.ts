@@ -2,14 +2,27 @@ import type { VideoRow } from './repo.ts';
 import { toProgressEvent } from './service.ts';
 
 /** Where a video's media lives for playback; each processing run has its own version folder. */
-export function mediaBase(v: Pick<VideoRow, 'id' | 'media_version'>): string {
-  return `/media/videos/${v.id}/${v.media_version}`;
+export function mediaBase(v: Pick<VideoRow, 'id'>, version: number): string {
+  return `/media/videos/${v.id}/${version}`;
 }
 
-export function toVideoDto(v: VideoRow) {
+/**
+ * Signs the media URLs of a video that is not public; the playback module supplies it. `stream` goes
+ * on playlists and manifests, `image` on the poster and storyboard.
+ */
+export interface PlaybackSigner {
+  grant(video: { id: string; version: number }): { stream: string; image: string; expiresAt: Date };
+}
+
+export function toVideoDto(v: VideoRow, signer: PlaybackSigner) {
   const info = v.media_info;
-  const base = mediaBase(v);
-  const playable = v.status === 'ready' || v.status === 'playable';
+  const base = v.playback_version === null ? null : mediaBase(v, v.playback_version);
+  // Whoever may see a video that is not public may watch it: the caller was let in by `viewable`.
+  const grant =
+    v.playback_version !== null && v.visibility !== 'public'
+      ? signer.grant({ id: v.id, version: v.playback_version })
+      : null;
+  const query = (token: string | undefined) => (token ? `?token=${token}` : '');
   return {
     id: v.id,
     owner_id: v.owner_id,
@@ -34,12 +47,13 @@ export function toVideoDto(v: VideoRow) {
         }
       : null,
     renditions: v.renditions ?? [],
-    playback: playable
+    playback: base
       ? {
-          hls: `${base}/hls/master.m3u8`,
-          dash: `${base}/dash/manifest.mpd`,
-          poster: `${base}/images/poster.jpg`,
-          storyboard_vtt: `${base}/images/storyboard.vtt`,
+          hls: `${base}/hls/master.m3u8${query(grant?.stream)}`,
+          dash: `${base}/dash/manifest.mpd${query(grant?.stream)}`,
+          poster: `${base}/images/poster.jpg${query(grant?.image)}`,
+          storyboard_vtt: `${base}/images/storyboard.vtt${query(grant?.image)}`,
+          expires_at: grant?.expiresAt.toISOString() ?? null,
         }
       : null,
   };

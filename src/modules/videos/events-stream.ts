@@ -27,16 +27,24 @@ export function streamVideoEvents(
   let closed = false;
   let lastPercent = -1;
   let lastStage: string | null = null;
+  let lastStatus: string | null = null;
   const send = (e: ProgressEvent) => {
     if (closed) return;
     const final = e.status === 'ready' || e.status === 'failed';
     // Progress never goes backwards within a stream (a late notification can arrive after a newer one).
     // Each stage counts from 0 again; within a stage, percent only rises.
-    if (e.stage !== lastStage) lastPercent = -1;
-    if (!final && e.percent < lastPercent && e.status === 'processing') return;
+    if (e.stage !== lastStage || e.status !== lastStatus) lastPercent = -1;
+    if (!final && e.percent < lastPercent) return;
+    // `playable` once, when the video can be watched while it is still processed.
+    const name = final
+      ? e.status
+      : e.status === 'playable' && lastStatus !== 'playable'
+        ? 'playable'
+        : 'progress';
     lastPercent = Math.max(lastPercent, e.percent);
     lastStage = e.stage;
-    res.write(`event: ${final ? e.status : 'progress'}\ndata: ${JSON.stringify(e)}\n\n`);
+    lastStatus = e.status;
+    res.write(`event: ${name}\ndata: ${JSON.stringify(e)}\n\n`);
     if (final) close();
   };
   // Subscribe before reading the current state, so nothing falls between the two.

@@ -1,4 +1,11 @@
 // Videos: the catalog's videos and their life cycle. Only this module writes the videos table.
+export type { PlaybackSigner } from './dto.ts';
 export type { RenditionInfo, VideoRow, VideoStatus, Visibility } from './repo.ts';
 export { videosRoutes } from './routes.ts';
-export { type ProcessingStage, type ProgressEvent, VideosService, videoTopic } from './service.ts';
+export {
+  type MediaAccess,
+  type ProcessingStage,
+  type ProgressEvent,
+  VideosService,
+  videoTopic,
+} from './service.ts';

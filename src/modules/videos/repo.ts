@@ -29,6 +29,8 @@ type VideosTable = {
   media_info: MediaInfo | null;
   renditions: RenditionInfo[] | null;
   media_version: Generated<number>;
+  /** The version players are sent to; null until a run is playable. */
+  playback_version: number | null;
   processing_stage: string | null;
   processing_percent: Generated<number>;
   failure_code: string | null;
@@ -76,6 +78,7 @@ type Patch = Partial<
     | 'media_info'
     | 'renditions'
     | 'media_version'
+    | 'playback_version'
     | 'processing_stage'
     | 'processing_percent'
     | 'failure_code'
@@ -94,20 +97,21 @@ export async function updateVideo(db: DbOrTx, id: string, patch: Patch): Promise
   return q(db).updateTable('videos').set(values).where('id', '=', id).returningAll().executeTakeFirst();
 }
 
-/** Progress only moves forward within one stage, and only while processing. */
+/** Progress is kept only while processing; answers the status it was kept under, if it was. */
 export async function updateProgress(
   db: DbOrTx,
   id: string,
   stage: string,
   percent: number,
-): Promise<boolean> {
-  const res = await q(db)
+): Promise<VideoStatus | null> {
+  const row = await q(db)
     .updateTable('videos')
     .set({ processing_stage: stage, processing_percent: percent, updated_at: sql<Date>`now()` })
     .where('id', '=', id)
     .where('status', 'in', ['processing', 'playable'])
+    .returning('status')
     .executeTakeFirst();
-  return Number(res.numUpdatedRows) > 0;
+  return row?.status ?? null;
 }
 
 export async function listOwnerVideos(db: DbOrTx, ownerId: string, limit: number, beforeId?: string) {

@@ -5,7 +5,7 @@ import type { HttpServer } from '../../platform/http/server.ts';
 import { enqueue } from '../../platform/jobs/enqueue.ts';
 import type { NotifyHub } from '../../platform/realtime/notify-hub.ts';
 import { processVideoJobType } from '../transcoding/job-types.ts';
-import { toVideoDto } from './dto.ts';
+import { type PlaybackSigner, toVideoDto } from './dto.ts';
 import { streamVideoEvents } from './events-stream.ts';
 import { processingDto, videoDto, videoIdParams, videoPatch } from './schema.ts';
 import { toProgressEvent, type VideosService } from './service.ts';
@@ -13,12 +13,13 @@ import { toProgressEvent, type VideosService } from './service.ts';
 export interface VideosRouteDeps {
   videos: VideosService;
   hub: NotifyHub;
+  signer: PlaybackSigner;
 }
 
 const tags = ['videos'];
 const notFound = problemSchema.describe('VIDEO_NOT_FOUND');
 
-export function videosRoutes(app: HttpServer, { videos, hub }: VideosRouteDeps): void {
+export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRouteDeps): void {
   const openStreams = new Set<() => void>();
   app.addHook('preClose', async () => {
     for (const close of [...openStreams]) close();
@@ -32,7 +33,7 @@ export function videosRoutes(app: HttpServer, { videos, hub }: VideosRouteDeps):
       params: videoIdParams,
       response: { 200: videoDto, 404: notFound },
     },
-    handler: async (req) => toVideoDto(await videos.viewable(req.params.id, req.principal)),
+    handler: async (req) => toVideoDto(await videos.viewable(req.params.id, req.principal), signer),
   });
 
   app.patch('/api/v1/videos/:id', {
@@ -44,7 +45,7 @@ export function videosRoutes(app: HttpServer, { videos, hub }: VideosRouteDeps):
       body: videoPatch,
       response: { 200: videoDto, 404: notFound },
     },
-    handler: async (req) => toVideoDto(await videos.edit(req.params.id, principalOf(req), req.body)),
+    handler: async (req) => toVideoDto(await videos.edit(req.params.id, principalOf(req), req.body), signer),
   });
 
   app.get('/api/v1/videos/:id/processing', {
@@ -95,7 +96,7 @@ export function videosRoutes(app: HttpServer, { videos, hub }: VideosRouteDeps):
       const video = await videos.reprocess(req.params.id, principalOf(req), (tx, id) =>
         enqueue(tx, processVideoJobType, { videoId: id }, { jobKey: `process:${id}` }),
       );
-      return reply.status(202).send(toVideoDto(video));
+      return reply.status(202).send(toVideoDto(video, signer));
     },
   });
 }

@@ -51,7 +51,19 @@ export const videoDto = z
       }),
     ),
     playback: z
-      .object({ hls: z.string(), dash: z.string(), poster: z.string(), storyboard_vtt: z.string() })
+      .object({
+        hls: z.string(),
+        dash: z.string(),
+        poster: z.string(),
+        storyboard_vtt: z.string(),
+        expires_at: z.iso
+          .datetime()
+          .nullable()
+          .describe(
+            'When the playback tokens in these URLs stop working (a video that is not public); ' +
+              'null for a public video, whose URLs need none',
+          ),
+      })
       .nullable()
       .describe('Media URLs once the video is playable'),
   })

@@ -19,6 +19,8 @@ export interface ProgressEvent {
   failure_message?: string | null;
 }
 
+export type MediaAccess = 'public' | 'granted' | 'token';
+
 export const videoTopic = (id: string) => `video:${id}`;
 
 const FINAL: VideoStatus[] = ['ready', 'failed'];
@@ -82,9 +84,18 @@ export class VideosService {
 
   async reportProgress(id: string, stage: ProcessingStage, percent: number): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
-      if (await repo.updateProgress(tx, id, stage, percent)) {
-        await publish(tx, videoTopic(id), { status: 'processing', stage, percent } satisfies ProgressEvent);
-      }
+      const status = await repo.updateProgress(tx, id, stage, percent);
+      if (status) await publish(tx, videoTopic(id), { status, stage, percent } satisfies ProgressEvent);
+    });
+  }
+
+  /** The first segment of every rendition of run `version` is stored: viewers may start watching. */
+  async markPlayable(id: string, version: number): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      const video = await repo.lockVideo(tx, id);
+      if (!video || video.media_version !== version || video.status !== 'processing') return;
+      const updated = await repo.updateVideo(tx, id, { status: 'playable', playback_version: version });
+      await this.announce(tx, updated!);
     });
   }
 
@@ -95,6 +106,7 @@ export class VideosService {
       if (!video || video.media_version !== version) return;
       const updated = await repo.updateVideo(tx, id, {
         status: 'ready',
+        playback_version: version,
         renditions,
         processing_stage: null,
         processing_percent: 100,
@@ -104,15 +116,34 @@ export class VideosService {
     });
   }
 
+  /** Run `version` failed and will be retried: its outputs are gone, so viewers are no longer sent there. */
+  async abandonRun(id: string, version: number): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      const video = await repo.lockVideo(tx, id);
+      if (!video || video.media_version !== version || this.isFinal(video.status)) return;
+      const updated = await repo.updateVideo(tx, id, {
+        status: 'uploaded',
+        processing_stage: null,
+        processing_percent: 0,
+        playback_version: video.playback_version === version ? null : video.playback_version,
+      });
+      await this.announce(tx, updated!);
+    });
+  }
+
   async markFailed(id: string, code: string, message: string): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
+      const video = await repo.lockVideo(tx, id);
+      if (!video) return;
       const updated = await repo.updateVideo(tx, id, {
         status: 'failed',
         failure_code: code,
         failure_message: message,
         processing_stage: null,
+        // The failed run's outputs are removed; an earlier ready version stays watchable.
+        playback_version: video.playback_version === video.media_version ? null : video.playback_version,
       });
-      if (updated) await this.announce(tx, updated);
+      await this.announce(tx, updated!);
     });
   }
 
@@ -125,10 +156,26 @@ export class VideosService {
     const video = await repo.findVideo(this.db, id);
     if (!video) throw new AppError('VIDEO_NOT_FOUND');
     if (isOwnerOrAdmin(video, principal)) return video;
-    if (video.visibility === 'private' || !['ready', 'playable'].includes(video.status)) {
+    if (video.visibility === 'private' || video.playback_version === null) {
       throw new AppError('VIDEO_NOT_FOUND');
     }
     return video;
+  }
+
+  /**
+   * How the caller may fetch the video's media files: `public`, anyone may (shared caches too);
+   * `granted`, this caller may (owner or admin); `token`, only with a playback token, which is handed
+   * out with the video's playback URLs to whoever `viewable` lets see the video.
+   */
+  async mediaAccess(
+    id: string,
+    principal: Principal | null,
+  ): Promise<{ video: VideoRow; access: MediaAccess }> {
+    const video = await repo.findVideo(this.db, id);
+    if (!video) throw new AppError('VIDEO_NOT_FOUND');
+    if (video.visibility === 'public' && video.playback_version !== null) return { video, access: 'public' };
+    if (isOwnerOrAdmin(video, principal)) return { video, access: 'granted' };
+    return { video, access: 'token' };
   }
 
   /** Owner or admin re-runs processing; `schedule` enqueues the job in the same transaction. */

@@ -13,6 +13,9 @@ export const ERROR_CODES = {
   ACCOUNT_HIDDEN: { status: 403, title: 'The account is hidden or deleted' },
   PERMISSION_DENIED: { status: 403, title: 'You may not do this' },
   ADMIN_REQUIRED: { status: 403, title: 'Only an administrator may do this' },
+  PLAYBACK_TOKEN_REQUIRED: { status: 403, title: 'This media needs a playback token' },
+  PLAYBACK_TOKEN_INVALID: { status: 403, title: 'The playback token is not valid for this media' },
+  PLAYBACK_TOKEN_EXPIRED: { status: 403, title: 'The playback token has expired' },
   NOT_FOUND: { status: 404, title: 'No such resource' },
   USER_NOT_FOUND: { status: 404, title: 'No such user' },
   VIDEO_NOT_FOUND: { status: 404, title: 'No such video' },
@@ -22,6 +25,12 @@ export const ERROR_CODES = {
   UPLOAD_FINISHED: { status: 409, title: 'The upload is already complete' },
   UPLOAD_GONE: { status: 410, title: 'The upload expired or was terminated' },
   TUS_VERSION_UNSUPPORTED: { status: 412, title: 'Unsupported Tus-Resumable version; use 1.0.0' },
+  CHECKSUM_ALGORITHM_UNSUPPORTED: {
+    status: 400,
+    title: 'Unsupported Upload-Checksum algorithm; Tus-Checksum-Algorithm lists those supported',
+  },
+  // 460 is the status the tus checksum extension defines for it.
+  CHECKSUM_MISMATCH: { status: 460, title: 'The request body does not match its Upload-Checksum' },
   UPLOAD_TOO_LARGE: { status: 413, title: 'The file is larger than uploads may be' },
   QUOTA_EXCEEDED: { status: 413, title: 'The file does not fit in your storage quota' },
   USERNAME_TAKEN: { status: 409, title: 'The username is taken' },

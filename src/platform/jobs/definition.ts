@@ -16,11 +16,23 @@ export interface JobContext {
 /** Expected outcomes are returned, not thrown: a job whose subject is gone is `skipped`, not failed. */
 export type JobOutcome = 'done' | 'skipped';
 
+export interface GiveUpReason {
+  /** `error`: the last attempt threw (or was handed back at shutdown); `worker_lost`: its worker died. */
+  cause: 'error' | 'worker_lost';
+  message: string;
+}
+
 export interface JobDefinition<P = unknown> {
   name: string;
   payload: z.ZodType<P>;
   handler: (payload: P, ctx: JobContext) => Promise<JobOutcome | undefined>;
   maxAttempts?: number;
+  /**
+   * Called once the job will never run again: its last attempt threw, or the worker running it died
+   * (found by the liveness sweep). The place to leave the job's subject in a final state instead of
+   * mid-work. Must be idempotent: a sweep interrupted before it commits calls it again.
+   */
+  onGiveUp?: (payload: P, reason: GiveUpReason) => Promise<void>;
   /** Run on a schedule, in crontab syntax (e.g. `0 * * * *`); the payload is then `{}`. */
   cron?: string;
 }

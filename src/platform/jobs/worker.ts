@@ -1,10 +1,19 @@
 // The job runner: graphile-worker inside `vireo all`, or alone in `vireo worker` on as many nodes as you
 // like. Jobs are locked in PostgreSQL, so each runs on exactly one worker; a dead worker's jobs are
-// unlocked after graphile-worker's lock timeout and retried elsewhere.
-import { parseCronItems, type Runner, run, type TaskList, Logger as WorkerLogger } from 'graphile-worker';
+// found within seconds by the liveness sweep (liveness.ts) and retried elsewhere.
+import { EventEmitter } from 'node:events';
+import {
+  parseCronItems,
+  type Runner,
+  run,
+  type TaskList,
+  type WorkerEvents,
+  Logger as WorkerLogger,
+} from 'graphile-worker';
 import type pg from 'pg';
 import type { Logger } from '../observability/logger.ts';
 import type { JobOutcome, JobRegistry } from './definition.ts';
+import { type LivenessOptions, WorkerLiveness } from './liveness.ts';
 
 export interface WorkerOptions {
   pool: pg.Pool;
@@ -14,6 +23,8 @@ export interface WorkerOptions {
   pollIntervalMs: number;
   /** How long a stop waits for running jobs before it hands them back to the queue. */
   shutdownTimeoutMs: number;
+  /** Sweep timing of the dead-worker detection; the defaults suit production. */
+  liveness?: Pick<LivenessOptions, 'intervalMs' | 'graceMs'>;
 }
 
 export async function startWorker(opts: WorkerOptions): Promise<Runner> {
@@ -52,6 +63,15 @@ export async function startWorker(opts: WorkerOptions): Promise<Runner> {
       let outcome: JobOutcome | undefined;
       try {
         outcome = await Promise.race([running, handedBack]);
+      } catch (err) {
+        // attempts counts this one: the job will not run again.
+        if (def.onGiveUp && helpers.job.attempts >= helpers.job.max_attempts) {
+          const message = err instanceof Error ? err.message : String(err);
+          await def
+            .onGiveUp(parsed.data, { cause: 'error', message })
+            .catch((hookErr) => helpers.logger.error(`${def.name} give-up hook failed: ${hookErr}`));
+        }
+        throw err;
       } finally {
         helpers.abortSignal.removeEventListener('abort', handBack);
       }
@@ -62,8 +82,68 @@ export async function startWorker(opts: WorkerOptions): Promise<Runner> {
     .all()
     .filter((d) => d.cron)
     .map((d) => ({ task: d.name, match: d.cron!, identifier: d.name, options: { backfillPeriod: 0 } }));
+  const liveness = new WorkerLiveness({
+    pool: opts.pool,
+    registry: opts.registry,
+    logger: opts.logger,
+    ...opts.liveness,
+  });
+  await liveness.connect();
+  const events: WorkerEvents = new EventEmitter();
+  let marking: Promise<void> | undefined;
+  events.on('pool:create', ({ workerPool }) => {
+    marking = liveness.hold(workerPool.id);
+    marking.catch(() => {}); // awaited below
+  });
+  let runner: Runner;
+  try {
+    runner = await startRunner(opts, taskList, crontab, events);
+  } catch (err) {
+    await liveness.stop();
+    throw err;
+  }
+  try {
+    await marking;
+    await liveness.held();
+  } catch (err) {
+    await runner.stop().catch(() => {});
+    await liveness.stop();
+    throw err;
+  }
+  liveness.start();
+  // The markers go only once the runner has stopped: its running jobs are then back in the queue.
+  void runner.promise.then(
+    () => liveness.stop(),
+    () => liveness.stop(),
+  );
+  return {
+    ...runner,
+    stop: async (reason) => {
+      try {
+        await runner.stop(reason);
+      } finally {
+        await liveness.stop();
+      }
+    },
+    kill: async (reason) => {
+      try {
+        await runner.kill(reason);
+      } finally {
+        await liveness.stop();
+      }
+    },
+  };
+}
+
+function startRunner(
+  opts: WorkerOptions,
+  taskList: TaskList,
+  crontab: Parameters<typeof parseCronItems>[0],
+  events: WorkerEvents,
+): Promise<Runner> {
   return run({
     pgPool: opts.pool,
+    events,
     taskList,
     parsedCronItems: parseCronItems(crontab),
     concurrency: opts.concurrency,

@@ -22,6 +22,9 @@ export function runFfmpeg(args: string[], opts: RunFfmpegOptions = {}): Promise<
     const child = spawn(mediaTools().ffmpeg, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       signal: opts.signal,
+      // An aborted run's output is thrown away: SIGTERM would have ffmpeg flush its encoders first
+      // (seconds with a slow preset), outliving a worker that is shutting down.
+      killSignal: 'SIGKILL',
     });
     const parser = new ProgressParser();
     let stderr = '';

@@ -7,6 +7,12 @@ import type { ObjectStore, StoredObject } from './object-store.ts';
 
 export interface ObjectResponseOptions {
   cacheControl: string;
+  /**
+   * For files that never change: a GET is answered with a redirect to the store's own URL for the
+   * object (S3 presigned), valid this many seconds, so the bytes do not pass through Vireo. Stores
+   * without such URLs, and HEAD requests (a presigned GET does not sign them), are served here.
+   */
+  redirectTtlSeconds?: number;
 }
 
 /** Attempts when the object is replaced between reading its size and opening it (a growing playlist). */
@@ -19,6 +25,10 @@ export async function sendObject(
   key: string,
   opts: ObjectResponseOptions,
 ): Promise<FastifyReply> {
+  if (opts.redirectTtlSeconds !== undefined && request.method === 'GET') {
+    const url = await store.presignGet(key, opts.redirectTtlSeconds);
+    if (url) return redirect(reply, url, opts);
+  }
   const headers = request.headers;
   for (let attempt = 1; ; attempt++) {
     const object = await store.stat(key);
@@ -63,6 +73,16 @@ export async function sendObject(
       .header('content-length', end - wanted.start + 1)
       .send(body);
   }
+}
+
+/**
+ * Not checked against the store first: a missing object answers 404 from the store's URL. The redirect
+ * may be kept for half the URL's life, as shareable as the object itself.
+ */
+function redirect(reply: FastifyReply, url: string, opts: ObjectResponseOptions): FastifyReply {
+  const scope = opts.cacheControl.startsWith('public') ? 'public' : 'private';
+  const maxAge = Math.floor((opts.redirectTtlSeconds ?? 0) / 2);
+  return reply.header('cache-control', `${scope}, max-age=${maxAge}`).redirect(url, 302);
 }
 
 function validators(object: StoredObject, opts: ObjectResponseOptions): Record<string, string> {
