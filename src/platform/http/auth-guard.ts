@@ -1,6 +1,6 @@
 // Every /api route states who may call it (`config.auth`); the boot fails for a route that does not.
 // The platform checks the bearer token through an Authenticator that the accounts module supplies.
-import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
 import { AppError } from './errors.ts';
 
 export type AuthLevel = 'public' | 'optional' | 'user' | 'admin';
@@ -11,7 +11,11 @@ export interface Principal {
   role: 'user' | 'admin';
 }
 
-export type Authenticator = (token: string) => Promise<Principal>;
+/**
+ * Answers the caller of a token; at once when it can (a cache hit), so that most requests pay no promise.
+ * The principal may be shared by all requests of a session: never change it.
+ */
+export type Authenticator = (token: string) => Principal | Promise<Principal>;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -41,18 +45,21 @@ export function installAuthGuard(app: FastifyInstance, authenticate: Authenticat
   app.addHook('onRoute', (route) => {
     const level = (route.config as { auth?: AuthLevel } | undefined)?.auth ?? 'public';
     if (level === 'public') return;
+    const admit = (request: FastifyRequest, principal: Principal, done: HookHandlerDoneFunction) => {
+      request.principal = principal;
+      done(level === 'admin' && principal.role !== 'admin' ? new AppError('ADMIN_REQUIRED') : undefined);
+    };
     const guard: onRequestHookHandler = (request, _reply, done) => {
-      let token: string | undefined;
+      let principal: Principal | Promise<Principal> | undefined;
       try {
-        token = bearerToken(request);
+        const token = bearerToken(request);
+        principal = token ? authenticate(token) : undefined;
       } catch (err) {
         return done(err as Error);
       }
-      if (!token) return done(level === 'optional' ? undefined : new AppError('TOKEN_MISSING'));
-      authenticate(token).then((principal) => {
-        request.principal = principal;
-        done(level === 'admin' && principal.role !== 'admin' ? new AppError('ADMIN_REQUIRED') : undefined);
-      }, done);
+      if (!principal) return done(level === 'optional' ? undefined : new AppError('TOKEN_MISSING'));
+      if (principal instanceof Promise) principal.then((p) => admit(request, p, done), done);
+      else admit(request, principal, done);
     };
     route.onRequest = [...[route.onRequest ?? []].flat(), guard];
   });
