@@ -1,6 +1,6 @@
 // Upload speed: a tus upload of 1 GiB over loopback to Vireo, against `cp` of the same file on the same
 // disk, and against the simplest Node HTTP server that writes a request body to a file. Runs
-// interleave; medians in seconds.
+// interleave, each after a `sync`; medians in seconds.
 import { execFile } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -31,14 +31,19 @@ export async function measureUploads(
   scene.defer(() => bare.close());
   const runs = { tus: [] as number[], cp: [] as number[], bare: [] as number[] };
   try {
+    // Each run starts with nothing waiting to be written back to disk, so none pays for the one before.
+    const settle = () => run('sync');
     for (let i = 1; i <= repeats; i++) {
+      await settle();
       const tus = await tusUpload({ baseUrl: vireo.url, token: vireo.token, file });
       runs.tus.push(seconds(tus.elapsedMs));
       const copy = path.join(scene.dir, 'copy.bin');
+      await settle();
       const started = performance.now();
       await run('cp', [file, copy]);
       runs.cp.push(seconds(performance.now() - started));
       await fs.rm(copy);
+      await settle();
       runs.bare.push(await bare.send(file));
       progress(
         `upload ${SIZE / 2 ** 20} MiB run ${i}: tus ${fixed(runs.tus.at(-1)!)} s, cp ${fixed(runs.cp.at(-1)!)} s, ` +
