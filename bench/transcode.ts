@@ -163,7 +163,8 @@ async function run(progress: (line: string) => void): Promise<Metrics> {
       );
     }
     progress(`Vireo stage medians (60 s 1080p): ${describeStages(stageMedians(stageRuns))}`);
-    const uploads = await measureUploads(scene, vireo, REPEATS, progress);
+    // Disk write-back makes single runs of these vary a lot: more of them.
+    const uploads = await measureUploads(scene, vireo, Math.max(REPEATS, 5), progress);
 
     const v = median(runs.vireo);
     const r = median(runs.raw);
@@ -172,11 +173,13 @@ async function run(progress: (line: string) => void): Promise<Metrics> {
       upload_to_playable_s: { value: median(playable.short), unit: 's', target: '<= 5' },
       upload_to_playable_10min_s: { value: median(playable.long), unit: 's', target: '<= 5' },
       s3_ready_vs_fs_ratio: { value: median(onS3) / v, unit: 'x', target: '<= 1.2' },
-      tus_vs_cp_ratio: { value: uploads.cp / uploads.tus, unit: 'x', target: '>= 0.7' },
-      tus_vs_bare_http_ratio: { value: uploads.bare / uploads.tus, unit: 'x' },
-      tus_1gib_s: { value: uploads.tus, unit: 's' },
-      cp_1gib_s: { value: uploads.cp, unit: 's' },
-      bare_http_1gib_s: { value: uploads.bare, unit: 's' },
+      tus_vs_cp_ratio: { value: uploads.written.cp / uploads.written.tus, unit: 'x', target: '>= 0.7' },
+      tus_vs_bare_http_ratio: { value: uploads.written.bare / uploads.written.tus, unit: 'x' },
+      // The same, until the bytes are on disk: what an upload must reach to survive more than a crash.
+      tus_vs_cp_on_disk_ratio: { value: uploads.durable.cp / uploads.durable.tus, unit: 'x' },
+      tus_1gib_s: { value: uploads.written.tus, unit: 's' },
+      cp_1gib_s: { value: uploads.written.cp, unit: 's' },
+      bare_http_1gib_s: { value: uploads.written.bare, unit: 's' },
       ready_vs_raw_ffmpeg_ratio: { value: v / r, unit: 'x', target: '<= 1.10' },
       speedup_vs_per_rung: { value: p / v, unit: 'x', target: '>= 1.3' },
       vireo_ready_s: { value: v, unit: 's' },

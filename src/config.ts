@@ -69,6 +69,7 @@ export const configSchema = z.object({
   UPLOAD_MAX_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(8 * 1024 ** 3),
   UPLOAD_QUOTA_BYTES: int(0, Number.MAX_SAFE_INTEGER).default(100 * 1024 ** 3),
   UPLOAD_EXPIRY_SECONDS: int(60, 30 * 86_400).default(86_400),
+  UPLOAD_LOCK_TIMEOUT_MS: int(100, 300_000).default(30_000),
   MAX_VIDEO_DURATION_SECONDS: int(1, 86_400).default(6 * 3600),
   LADDER_RUNGS: z
     .string()
@@ -109,7 +110,14 @@ export interface Config {
   storage: { driver: 'fs'; dir: string } | { driver: 's3'; s3: S3StorageConfig };
   /** How media files that never change reach players: served by Vireo, or by redirect to the store. */
   delivery: { mode: 'proxy' | 'redirect'; redirectTtlSeconds: number };
-  uploads: { dir: string; maxBytes: number; quotaBytes: number; expirySeconds: number };
+  uploads: {
+    dir: string;
+    maxBytes: number;
+    quotaBytes: number;
+    expirySeconds: number;
+    /** How long a request waits for another request writing the same upload. */
+    lockTimeoutMs: number;
+  };
   media: {
     maxDurationSeconds: number;
     rungs: number[];
@@ -190,6 +198,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBytes: c.UPLOAD_MAX_BYTES,
       quotaBytes: c.UPLOAD_QUOTA_BYTES,
       expirySeconds: c.UPLOAD_EXPIRY_SECONDS,
+      lockTimeoutMs: c.UPLOAD_LOCK_TIMEOUT_MS,
     },
     media: {
       maxDurationSeconds: c.MAX_VIDEO_DURATION_SECONDS,

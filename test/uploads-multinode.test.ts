@@ -19,6 +19,7 @@ import { enqueue } from '../src/platform/jobs/enqueue.ts';
 import { registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { makeClip, tempDir } from './helpers/media.ts';
+import { assertProblem } from './helpers/problems.ts';
 import { readEvents } from './helpers/sse.ts';
 import { createUpload, headUpload, OFFSET_STREAM, patchUpload, TUS_VERSION } from './helpers/tus.ts';
 
@@ -438,5 +439,37 @@ describe('processing across nodes', () => {
       [1, 1, 1],
       'a second run would have started a new media version',
     );
+  });
+});
+
+describe('a request that cannot get its upload lock', () => {
+  let cluster: Awaited<ReturnType<typeof startNodes>>;
+  let holder: PgLocker;
+
+  before(async () => {
+    cluster = await startNodes(['api'], { UPLOAD_LOCK_TIMEOUT_MS: '300' });
+    holder = new PgLocker({ url: cluster.nodes[0]!.db.url, logger: silent });
+  });
+  after(async () => {
+    await holder.close();
+    await cluster.stop();
+  });
+
+  it('answers 423 UPLOAD_LOCKED once the timeout is past, and writes nothing', async () => {
+    const [node] = cluster.nodes;
+    const { access_token: token } = await registerUser(node!);
+    const created = await createUpload(node!, token, { size: 1000 });
+    const id = created.headers.get('vireo-video-id')!;
+    // Another node's request holds the upload and does not let go.
+    const held = holder.newLock(id);
+    await held.lock(new AbortController().signal, () => {});
+    try {
+      const res = await patchUpload(node!, token, created.headers.get('location')!, 0, randomBytes(100));
+      assertProblem(res, 423, 'UPLOAD_LOCKED');
+    } finally {
+      await held.unlock();
+    }
+    const head = await headUpload(node!, token, created.headers.get('location')!);
+    assert.equal(head.headers.get('upload-offset'), '0');
   });
 });

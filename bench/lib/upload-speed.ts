@@ -1,6 +1,7 @@
 // Upload speed: a tus upload of 1 GiB over loopback to Vireo, against `cp` of the same file on the same
 // disk, and against the simplest Node HTTP server that writes a request body to a file. Runs
-// interleave, each after a `sync`; medians in seconds.
+// interleave, each after a `sync`; each is timed until it returns and until its bytes are on disk
+// (then `sync`). Medians in seconds.
 import { execFile } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -19,41 +20,67 @@ import type { VireoSession } from './vireo-session.ts';
 const SIZE = Number(process.env.BENCH_UPLOAD_BYTES ?? 1024 ** 3);
 const run = promisify(execFile);
 
+export interface UploadSpeeds {
+  /** Median seconds until the call returned. */
+  written: { tus: number; cp: number; bare: number };
+  /** Median seconds until the bytes were on disk as well (the call, then `sync`). */
+  durable: { tus: number; cp: number; bare: number };
+}
+
 export async function measureUploads(
   scene: Scene,
   vireo: VireoSession,
   repeats: number,
   progress: (line: string) => void,
-): Promise<{ tus: number; cp: number; bare: number }> {
+): Promise<UploadSpeeds> {
   const file = path.join(scene.dir, 'upload.bin');
   await writeRandomFile(file, SIZE);
+  const copy = path.join(scene.dir, 'copy.bin');
   const bare = await bareReceiver(path.join(scene.dir, 'bare.bin'));
   scene.defer(() => bare.close());
-  const runs = { tus: [] as number[], cp: [] as number[], bare: [] as number[] };
+  const ways = {
+    tus: () => tusUpload({ baseUrl: vireo.url, token: vireo.token, file }),
+    cp: () => run('cp', [file, copy]),
+    bare: () => bare.send(file),
+  };
+  const runs = { tus: [] as Timing[], cp: [] as Timing[], bare: [] as Timing[] };
   try {
-    // Each run starts with nothing waiting to be written back to disk, so none pays for the one before.
-    const settle = () => run('sync');
     for (let i = 1; i <= repeats; i++) {
-      await settle();
-      const tus = await tusUpload({ baseUrl: vireo.url, token: vireo.token, file });
-      runs.tus.push(seconds(tus.elapsedMs));
-      const copy = path.join(scene.dir, 'copy.bin');
-      await settle();
-      const started = performance.now();
-      await run('cp', [file, copy]);
-      runs.cp.push(seconds(performance.now() - started));
-      await fs.rm(copy);
-      await settle();
-      runs.bare.push(await bare.send(file));
+      for (const way of ['tus', 'cp', 'bare'] as const) {
+        runs[way].push(await timed(ways[way]));
+        await fs.rm(copy, { force: true });
+        await bare.clear();
+      }
+      const show = (t: Timing) => `${fixed(t.written)} s (on disk ${fixed(t.durable)} s)`;
       progress(
-        `upload ${SIZE / 2 ** 20} MiB run ${i}: tus ${fixed(runs.tus.at(-1)!)} s, cp ${fixed(runs.cp.at(-1)!)} s, ` +
-          `bare Node HTTP ${fixed(runs.bare.at(-1)!)} s (${tus.requests} tus requests)`,
+        `upload ${SIZE / 2 ** 20} MiB run ${i}: tus ${show(runs.tus.at(-1)!)}, cp ${show(runs.cp.at(-1)!)}, ` +
+          `bare Node HTTP ${show(runs.bare.at(-1)!)}`,
       );
     }
   } finally {
     await fs.rm(file, { force: true });
   }
-  return { tus: median(runs.tus), cp: median(runs.cp), bare: median(runs.bare) };
+  const pick = (key: keyof Timing) => ({
+    tus: median(runs.tus.map((t) => t[key])),
+    cp: median(runs.cp.map((t) => t[key])),
+    bare: median(runs.bare.map((t) => t[key])),
+  });
+  return { written: pick('written'), durable: pick('durable') };
+}
+
+interface Timing {
+  written: number;
+  durable: number;
+}
+
+/** Starts with nothing waiting to be written back, so no run pays for the one before. */
+async function timed(work: () => Promise<unknown>): Promise<Timing> {
+  await run('sync');
+  const started = performance.now();
+  await work();
+  const written = performance.now();
+  await run('sync');
+  return { written: seconds(written - started), durable: seconds(performance.now() - started) };
 }
 
 /** Incompressible bytes, written in 64 MiB blocks. */
@@ -82,9 +109,8 @@ async function bareReceiver(target: string) {
   const { port } = server.address() as AddressInfo;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   return {
-    async send(file: string): Promise<number> {
+    async send(file: string): Promise<void> {
       const size = (await fs.stat(file)).size;
-      const started = performance.now();
       await new Promise<void>((resolve, reject) => {
         const req = http.request(
           { host: '127.0.0.1', port, method: 'PUT', agent, headers: { 'content-length': size } },
@@ -98,10 +124,8 @@ async function bareReceiver(target: string) {
         req.on('error', reject);
         createReadStream(file, { highWaterMark: 2 ** 20 }).pipe(req);
       });
-      const elapsed = seconds(performance.now() - started);
-      await fs.rm(target, { force: true });
-      return elapsed;
     },
+    clear: () => fs.rm(target, { force: true }),
     close: async () => {
       agent.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

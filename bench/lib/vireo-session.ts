@@ -131,8 +131,11 @@ export async function openVireo(
       return found.at;
     };
     const uploaded = at((e) => e.status === 'uploaded');
-    const playable = at((e) => e.status === 'playable');
     const ready = at((e) => e.status === 'ready');
+    // A source shorter than the time to its last segment goes straight to ready: watchable from then.
+    const playable = marks.some((m) => m.data.status === 'playable')
+      ? at((e) => e.status === 'playable')
+      : ready;
     return {
       playable: seconds(playable - uploaded),
       ready: seconds(ready - uploaded),

@@ -3,7 +3,7 @@
 import fs from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { EVENTS, Server } from '@tus/server';
+import { ERRORS, EVENTS, Server } from '@tus/server';
 import { NodeRequest } from 'srvx/node';
 import { uuidv7 } from 'uuidv7';
 import { AppError } from '../../platform/http/errors.ts';
@@ -86,7 +86,11 @@ export class TusEndpoint {
   private create() {
     const { config, logger } = this.deps;
     // Shared by every node on the database: a client may send each request of an upload to another one.
-    const locker = new PgLocker({ url: this.deps.databaseUrl, logger });
+    const locker = new PgLocker({
+      url: this.deps.databaseUrl,
+      logger,
+      acquireTimeoutMs: config.lockTimeoutMs,
+    });
     const store = new UploadStore({
       directory: config.dir,
       expirySeconds: config.expirySeconds,
@@ -121,7 +125,9 @@ export class TusEndpoint {
         await this.finish(store, upload.id, upload.size ?? upload.offset);
         return {};
       },
-      onResponseError: (req, err) => {
+      onResponseError: (req, raised) => {
+        // Waiting too long for another request's lock is the client's race, not our failure.
+        const err = raised === ERRORS.ERR_LOCK_TIMEOUT ? new AppError('UPLOAD_LOCKED') : raised;
         if (err instanceof AppError) {
           const node = nodeOf(req);
           if (node) this.failures.set(node.req, err);

@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   UPLOAD_NOT_FOUND: { status: 404, title: 'No such upload' },
   UPLOAD_FINISHED: { status: 409, title: 'The upload is already complete' },
   UPLOAD_GONE: { status: 410, title: 'The upload expired or was terminated' },
+  UPLOAD_LOCKED: { status: 423, title: 'Another request is writing this upload; retry shortly' },
   TUS_VERSION_UNSUPPORTED: { status: 412, title: 'Unsupported Tus-Resumable version; use 1.0.0' },
   CHECKSUM_ALGORITHM_UNSUPPORTED: {
     status: 400,
