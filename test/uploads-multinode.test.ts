@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,7 +20,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { makeClip, tempDir } from './helpers/media.ts';
 import { assertProblem } from './helpers/problems.ts';
 import { readEvents } from './helpers/sse.ts';
-import { createUpload, headUpload, OFFSET_STREAM, patchUpload, TUS_VERSION } from './helpers/tus.ts';
+import { createUpload, headUpload, openPatch, patchUpload } from './helpers/tus.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -235,17 +234,7 @@ describe('tus uploads across nodes', () => {
 
     // On node A, a client sends part of its body, then stalls: a half-open connection.
     const sent = 500_000;
-    const stalled = http.request(`${a.url}${location}`, {
-      method: 'PATCH',
-      headers: {
-        'tus-resumable': TUS_VERSION,
-        authorization: `Bearer ${token}`,
-        'content-type': OFFSET_STREAM,
-        'upload-offset': '0',
-        'content-length': String(data.length),
-      },
-    });
-    stalled.on('error', () => {});
+    const stalled = openPatch(a, token, location, 0, data.length);
     let stalledEndedAt = 0;
     const stalledEnded = new Promise<void>((resolve) => {
       const end = () => {

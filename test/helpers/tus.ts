@@ -74,6 +74,33 @@ export function patchUpload(
 }
 
 /**
+ * A PATCH announcing `length` bytes whose body the caller writes, or cuts off: for tests of requests
+ * that stall or break midway. Errors of a connection cut on purpose are ignored.
+ */
+export function openPatch(
+  t: { url: string },
+  token: string,
+  location: string,
+  offset: number,
+  length: number,
+  headers: Record<string, string> = {},
+): http.ClientRequest {
+  const req = http.request(`${t.url}${location}`, {
+    method: 'PATCH',
+    headers: {
+      'tus-resumable': TUS_VERSION,
+      authorization: `Bearer ${token}`,
+      'content-type': OFFSET_STREAM,
+      'upload-offset': String(offset),
+      'content-length': String(length),
+      ...headers,
+    },
+  });
+  req.on('error', () => {});
+  return req;
+}
+
+/**
  * A PATCH that announces `announced` bytes, sends `sent` of them, waits for the server to store them,
  * then drops the connection: what a client sees when its network goes away mid-upload.
  */
@@ -85,17 +112,7 @@ export async function interruptedPatch(
   sent: Buffer,
   announced: number,
 ): Promise<void> {
-  const req = http.request(`${t.url}${location}`, {
-    method: 'PATCH',
-    headers: {
-      'tus-resumable': TUS_VERSION,
-      authorization: `Bearer ${token}`,
-      'content-type': OFFSET_STREAM,
-      'upload-offset': String(offset),
-      'content-length': String(announced),
-    },
-  });
-  req.on('error', () => {}); // the connection is cut on purpose
+  const req = openPatch(t, token, location, offset, announced);
   req.on('response', (res) => res.resume());
   await new Promise<void>((resolve) => req.write(sent, () => resolve()));
   await new Promise((r) => setTimeout(r, 400));
