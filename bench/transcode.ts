@@ -1,10 +1,11 @@
 // Media at speed, each on a real Vireo (tus upload, job worker, ffmpeg, store), medians of 3:
 // - upload complete → ready for a 60 s 1080p30 source, against the same ladder encoded in the same run
 //   by one raw ffmpeg command (the floor) and by one ffmpeg process per rung (what one decode saves);
-// - upload complete → playable for that source and for a 10-minute one: time to first play must not
-//   grow with length;
-// - a tus upload of 1 GiB over loopback against `cp` of the same file, and against the simplest Node
-//   HTTP server that writes a request body to a file (the floor of any upload over HTTP in Node);
+// - last byte of the upload sent → playable for that source and for a 10-minute one: what the uploader
+//   waits for, which must not grow with length;
+// - a tus upload of 1 GiB over loopback against the simplest Node HTTP server that writes a request
+//   body to a file (the floor of any upload over HTTP in Node), and, for information, `cp` of the same
+//   file (which never leaves the kernel);
 // - upload complete → ready for the 60 s source on the S3 driver (a local S3 server) against the
 //   folder driver.
 import fs from 'node:fs/promises';
@@ -50,6 +51,12 @@ const LONG_SOURCE: SourceSpec = {
   audioKbps: 128,
 };
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+/** How the runs are labelled: the sources' real length, shortened or not. */
+const length = (s: SourceSpec) =>
+  s.seconds >= 120 && s.seconds % 60 === 0 ? `${s.seconds / 60} min` : `${s.seconds} s`;
+const SHORT_LABEL = `${length(SOURCE)} ${SOURCE.height}p`;
+const LONG_LABEL = `${length(LONG_SOURCE)} ${LONG_SOURCE.height}p`;
+const pad = (label: string) => label.padEnd(17);
 // Default preset, CRF and segment length: what an operator gets without configuring them.
 const MEDIA_ENV = { LADDER_RUNGS: '240,360,480,720,1080' };
 const media = loadConfig(MEDIA_ENV).media;
@@ -127,7 +134,12 @@ async function run(progress: (line: string) => void): Promise<Metrics> {
 
     const runs = { vireo: [] as number[], raw: [] as number[], rung: [] as number[] };
     const cpu = { vireo: [] as number[], raw: [] as number[], rung: [] as number[] };
-    const playable = { short: [] as number[], long: [] as number[] };
+    const playable = {
+      short: [] as number[],
+      long: [] as number[],
+      commit: [] as number[],
+      s3: [] as number[],
+    };
     const onS3: number[] = [];
     const stageRuns: Stages[] = [];
     for (let i = 1; i <= REPEATS; i++) {
@@ -135,12 +147,14 @@ async function run(progress: (line: string) => void): Promise<Metrics> {
         const t = await vireo.process(source);
         stageRuns.push(t.stages);
         playable.short.push(t.playable);
+        playable.commit.push(t.playableAfterCommit);
         return t.ready;
       });
       runs.vireo.push(v.wall);
       cpu.vireo.push(v.cpu);
       progress(
-        `Vireo 60 s 1080p  run ${i}: playable ${fixed(playable.short.at(-1)!)} s, ready ${fixed(v.wall)} s, ` +
+        `${pad(`Vireo ${SHORT_LABEL}`)} run ${i}: playable ${fixed(playable.short.at(-1)!)} s after the last byte ` +
+          `(${fixed(playable.commit.at(-1)!)} s after the commit), ready ${fixed(v.wall)} s, ` +
           `${fixed(v.cpu)} s CPU (${describeStages(stageRuns.at(-1)!)}; ${load()})`,
       );
       const r = await measured(raw);
@@ -153,16 +167,17 @@ async function run(progress: (line: string) => void): Promise<Metrics> {
       progress(`ffmpeg per rung   run ${i}: ${fixed(p.wall)} s, ${fixed(p.cpu)} s CPU (${load()})`);
       const viaS3 = await vireoS3.process(source);
       onS3.push(viaS3.ready);
+      playable.s3.push(viaS3.playable);
       progress(
-        `Vireo on S3       run ${i}: playable ${fixed(viaS3.playable)} s, ready ${fixed(viaS3.ready)} s (${load()})`,
+        `${pad('Vireo on S3')} run ${i}: playable ${fixed(viaS3.playable)} s, ready ${fixed(viaS3.ready)} s (${load()})`,
       );
       const long = await vireo.process(longSource);
       playable.long.push(long.playable);
       progress(
-        `Vireo 10 min 480p run ${i}: playable ${fixed(long.playable)} s, ready ${fixed(long.ready)} s (${load()})`,
+        `${pad(`Vireo ${LONG_LABEL}`)} run ${i}: playable ${fixed(long.playable)} s, ready ${fixed(long.ready)} s (${load()})`,
       );
     }
-    progress(`Vireo stage medians (60 s 1080p): ${describeStages(stageMedians(stageRuns))}`);
+    progress(`Vireo stage medians (${SHORT_LABEL}): ${describeStages(stageMedians(stageRuns))}`);
     // Disk write-back makes single runs of these vary a lot: more of them.
     const uploads = await measureUploads(scene, vireo, Math.max(REPEATS, 5), progress);
 
@@ -172,9 +187,16 @@ async function run(progress: (line: string) => void): Promise<Metrics> {
     return {
       upload_to_playable_s: { value: median(playable.short), unit: 's', target: '<= 5' },
       upload_to_playable_10min_s: { value: median(playable.long), unit: 's', target: '<= 5' },
+      commit_to_playable_s: { value: median(playable.commit), unit: 's' },
+      s3_upload_to_playable_s: { value: median(playable.s3), unit: 's' },
       s3_ready_vs_fs_ratio: { value: median(onS3) / v, unit: 'x', target: '<= 1.2' },
-      tus_vs_cp_ratio: { value: uploads.written.cp / uploads.written.tus, unit: 'x', target: '>= 0.7' },
-      tus_vs_bare_http_ratio: { value: uploads.written.bare / uploads.written.tus, unit: 'x' },
+      tus_vs_bare_http_ratio: {
+        value: uploads.written.bare / uploads.written.tus,
+        unit: 'x',
+        target: '>= 0.9',
+      },
+      // For information: `cp` never leaves the kernel, so no upload over HTTP can match it.
+      tus_vs_cp_ratio: { value: uploads.written.cp / uploads.written.tus, unit: 'x' },
       // The same, until the bytes are on disk: what an upload must reach to survive more than a crash.
       tus_vs_cp_on_disk_ratio: { value: uploads.durable.cp / uploads.durable.tus, unit: 'x' },
       tus_1gib_s: { value: uploads.written.tus, unit: 's' },
@@ -198,7 +220,7 @@ async function run(progress: (line: string) => void): Promise<Metrics> {
 
 export default {
   description:
-    `upload complete (tus) → playable and → ready for a ${describeSource(SOURCE)} source, ladder ` +
+    `last byte uploaded (tus) → playable, and upload complete → ready, for a ${describeSource(SOURCE)} source, ladder ` +
     `${MEDIA_ENV.LADDER_RUNGS} at ${media.preset} CRF ${media.crf}, vs the same ladder as one raw ffmpeg ` +
     `command and as one ffmpeg process per rung, and on the S3 driver; → playable for a ` +
     `${describeSource(LONG_SOURCE)} source; ` +

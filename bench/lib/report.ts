@@ -26,8 +26,10 @@ export interface BenchResult {
   metrics: Metrics;
 }
 
+/** The processor's model too: results from machines of one size but another speed can be told apart. */
 export function machine(): string {
-  return `${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`;
+  const model = os.cpus()[0]?.model.replace(/\s+/g, ' ').trim() || 'unknown CPU';
+  return `${model}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`;
 }
 
 /** Three significant digits below 100, whole numbers above: more would only show noise. */
