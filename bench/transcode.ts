@@ -11,12 +11,12 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { startS3Server } from '../scripts/lib/s3-server.ts';
 import { loadConfig } from '../src/config.ts';
 import { buildEncodeArgs } from '../src/modules/transcoding/encode-command.ts';
 import { type LadderPlan, planLadder } from '../src/modules/transcoding/ladder.ts';
 import type { MediaInfo } from '../src/platform/media/media-info.ts';
 import { probe } from '../src/platform/media/probe.ts';
-import { startS3Server } from '../test/helpers/s3-server.ts';
 import {
   describeSource,
   ffmpeg,

@@ -14,7 +14,7 @@ import { createLogger } from './platform/observability/logger.ts';
 const HELP = `Usage: vireo [command] [options]
 
 Commands:
-  all                 API, web app and job worker in one process (default)
+  all                 API and job worker in one process (default)
   api                 HTTP API only; run several behind a load balancer
   worker              job worker only; run as many as you like
   migrate             apply database migrations, then exit

@@ -1,14 +1,14 @@
-// A whole Vireo on S3 storage (the local S3 server of test/helpers/s3-server.ts): an uploaded clip is
+// A whole Vireo on S3 storage (the local S3 server of scripts/lib/s3-server.ts): an uploaded clip is
 // processed into the bucket and played through Vireo; with MEDIA_DELIVERY=redirect its segments are
 // fetched from presigned URLs while playlists are still served by Vireo.
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { type LocalS3Server, startS3Server } from '../scripts/lib/s3-server.ts';
 import { S3ObjectStore } from '../src/platform/storage/s3-store.ts';
 import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { makeClip, tempDir } from './helpers/media.ts';
-import { type LocalS3Server, startS3Server } from './helpers/s3-server.ts';
 import { readEvents } from './helpers/sse.ts';
 
 const MEDIA = { LADDER_RUNGS: '240', SEGMENT_SECONDS: '1', ENCODE_PRESET: 'ultrafast' };

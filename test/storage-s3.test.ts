@@ -1,4 +1,4 @@
-// The S3 driver against a real S3-protocol server on this machine (s3rver, test/helpers/s3-server.ts):
+// The S3 driver against a real S3-protocol server on this machine (s3rver, scripts/lib/s3-server.ts):
 // the same contract as the folder driver, path-style and virtual-host style, then what only S3 does.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import Fastify from 'fastify';
+import { type LocalS3Server, startS3Server } from '../scripts/lib/s3-server.ts';
 import { FsObjectStore } from '../src/platform/storage/fs-store.ts';
 import { sendObject } from '../src/platform/storage/object-responses.ts';
 import type { ObjectStore } from '../src/platform/storage/object-store.ts';
@@ -15,7 +16,6 @@ import { lookupLocalhost } from '../src/platform/storage/s3-client.ts';
 import { S3ObjectStore } from '../src/platform/storage/s3-store.ts';
 import { tempDir } from './helpers/media.ts';
 import { objectStoreContract } from './helpers/object-store-contract.ts';
-import { type LocalS3Server, startS3Server } from './helpers/s3-server.ts';
 
 let s3: LocalS3Server;
 before(async () => {

@@ -1,5 +1,6 @@
-// A real S3-protocol server on this machine for tests and benchmarks: s3rver (npm) in a child process,
-// SigV4-authenticated with its own random key pair, keeping objects in a temporary folder.
+// A real S3-protocol server on this machine for tests, benchmarks and `npm run dev:s3`: s3rver (npm) in
+// a child process, SigV4-authenticated with its own key pair, keeping objects in a temporary folder (or
+// one that is given, which is kept).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -28,11 +29,30 @@ export interface LocalS3Server {
   stop(): Promise<void>;
 }
 
-export async function startS3Server(opts: { buckets?: string[] } = {}): Promise<LocalS3Server> {
-  const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'vireo-s3-'));
+export interface S3ServerOptions {
+  buckets?: string[];
+  /** Where objects are kept; kept at stop. Default: a temporary folder, removed at stop. */
+  directory?: string;
+  /** Default: any free port. */
+  port?: number;
+  keys?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export function randomS3Keys(): { accessKeyId: string; secretAccessKey: string } {
+  return {
+    accessKeyId: `LOCAL${randomBytes(8).toString('hex').toUpperCase()}`,
+    secretAccessKey: randomBytes(24).toString('base64url'),
+  };
+}
+
+export async function startS3Server(opts: S3ServerOptions = {}): Promise<LocalS3Server> {
+  const temporary = !opts.directory;
+  const directory = opts.directory ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'vireo-s3-')));
+  if (opts.directory) await fs.mkdir(opts.directory, { recursive: true });
+  const removeDirectory = () =>
+    temporary ? fs.rm(directory, { recursive: true, force: true }) : Promise.resolve();
   const buckets = opts.buckets ?? ['vireo'];
-  const accessKeyId = `LOCAL${randomBytes(8).toString('hex').toUpperCase()}`;
-  const secretAccessKey = randomBytes(24).toString('base64url');
+  const { accessKeyId, secretAccessKey } = opts.keys ?? randomS3Keys();
   const child = spawn(
     process.execPath,
     [
@@ -41,7 +61,7 @@ export async function startS3Server(opts: { buckets?: string[] } = {}): Promise<
       '--import',
       'tsx',
       PROCESS,
-      JSON.stringify({ directory, buckets, accessKeyId, secretAccessKey }),
+      JSON.stringify({ directory, buckets, accessKeyId, secretAccessKey, port: opts.port ?? 0 }),
     ],
     { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
   );
@@ -60,7 +80,7 @@ export async function startS3Server(opts: { buckets?: string[] } = {}): Promise<
     });
   } catch (err) {
     child.kill();
-    await fs.rm(directory, { recursive: true, force: true });
+    await removeDirectory();
     throw err;
   }
 
@@ -89,7 +109,7 @@ export async function startS3Server(opts: { buckets?: string[] } = {}): Promise<
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);
-      await fs.rm(directory, { recursive: true, force: true });
+      await removeDirectory();
     },
   };
   return server;

@@ -10,6 +10,7 @@ interface Options {
   buckets: string[];
   accessKeyId: string;
   secretAccessKey: string;
+  port: number;
 }
 
 interface S3rver {
@@ -43,7 +44,7 @@ const listener = http.createServer((req, res) => {
   req.headers[RAW_PATH_HEADER] = (req.url ?? '/').split('?')[0];
   handle(req, res);
 });
-listener.listen(0, '127.0.0.1', () => {
+listener.listen(options.port ?? 0, '127.0.0.1', () => {
   const address = listener.address();
   process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' ? address?.port : null })}\n`);
 });
