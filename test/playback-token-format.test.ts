@@ -102,7 +102,10 @@ describe('playback tokens', () => {
     sixHours.verify(grant.image, { ...scope, kind: 'image' }, now);
     refused(() => sixHours.verify(grant.image, scope, now), 'PLAYBACK_TOKEN_INVALID');
     // A short lifetime is rounded by a tenth of itself at most.
-    const minute = PlaybackTokens.fromSecret(SECRET, 60).grant({ id: scope.videoId, version: 3, epoch: 2 }, now);
+    const minute = PlaybackTokens.fromSecret(SECRET, 60).grant(
+      { id: scope.videoId, version: 3, epoch: 2 },
+      now,
+    );
     const short = (minute.expiresAt.getTime() - now) / 1000;
     assert.ok(short >= 60 && short <= 66, String(short));
   });

@@ -6,7 +6,14 @@ import type { Principal } from '../../platform/http/auth-guard.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { MediaInfo } from '../../platform/media/media-info.ts';
 import { publish } from '../../platform/realtime/notify-hub.ts';
-import type { OwnerStatus, RenditionInfo, VideoAccessRow, VideoPatch, VideoRow, VideoStatus } from './repo.ts';
+import type {
+  OwnerStatus,
+  RenditionInfo,
+  VideoAccessRow,
+  VideoPatch,
+  VideoRow,
+  VideoStatus,
+} from './repo.ts';
 import * as repo from './repo.ts';
 
 export type ProcessingStage = 'probing' | 'encoding' | 'packaging' | 'thumbnails';

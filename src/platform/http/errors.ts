@@ -20,7 +20,7 @@ export const ERROR_CODES = {
   VIDEO_NOT_FOUND: { status: 404, title: 'No such video' },
   MEDIA_URL_OUTDATED: {
     status: 404,
-    title: "Not a current media URL of the video: its access changed; get new URLs from the video",
+    title: 'Not a current media URL of the video: its access changed; get new URLs from the video',
   },
   VIDEO_NOT_UPLOADED: { status: 409, title: 'The video has no finished upload yet' },
   VIDEO_BUSY: { status: 409, title: 'The video is being processed' },
