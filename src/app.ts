@@ -124,6 +124,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   try {
     const limiter = new RateLimiter(db);
     const secret = config.auth.jwtSecret ?? (await sharedSecret(db, 'jwt_signing_key'));
+    const videos = new VideosService(db);
     const accounts = new AccountsService({
       db,
       tokens: new AccessTokens(secret, config.auth.accessTokenTtlSeconds),
@@ -132,12 +133,13 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
       refreshTtlSeconds: config.auth.refreshTokenTtlSeconds,
       limits: config.rateLimit,
       hub,
+      // A hidden or deleted account's videos disappear with it, and come back on restore.
+      onStatusChange: (tx, userId, status) => videos.ownerStatusChanged(tx, userId, status),
     });
     if (config.admin) await accounts.ensureInitialAdmin(config.admin);
 
     configureMediaTools({ ffmpeg: config.media.ffmpegPath, ffprobe: config.media.ffprobePath });
     const store = createObjectStore(config.storage);
-    const videos = new VideosService(db);
     uploadsDeps = {
       db,
       databaseUrl,

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { uuidv7 } from 'uuidv7';
 import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { assertProblem, badFields } from './helpers/problems.ts';
+import { openEvents } from './helpers/sse.ts';
 import { TEST_JWT_SECRET } from './helpers/tokens.ts';
 
 const ADMIN = { username: 'chief', email: 'Chief@Example.test', password: 'the admin password' };
@@ -239,5 +240,97 @@ describe('PATCH /api/v1/admin/users/{id}', () => {
     assertProblem(await patch(undefined, victim.id, { status: 'hidden' }), 401, 'TOKEN_MISSING');
     assert.equal((await me(victim.access_token)).body.status, 'active');
     assert.equal((await me(u.access_token)).body.role, 'user');
+  });
+});
+
+describe('videos of a hidden or deleted account', () => {
+  /** A video of `ownerId` as processing leaves it, with a segment and a poster in the store. */
+  async function makeVideo(ownerId: string, state: 'ready' | 'playable') {
+    const { videos, store, database } = t.app;
+    const video = await videos.register(database.db, { ownerId, title: 'Clip', filename: 'a.mp4', size: 1 });
+    await videos.markUploaded(database.db, video.id, { key: `sources/${video.id}`, size: 1 });
+    const { media_version: version } = (await videos.startProcessing(video.id))!;
+    for (const file of ['hls/master.m3u8', 'hls/240p/seg_00000.m4s', 'images/poster.jpg']) {
+      await store.put(`videos/${video.id}/${version}/${file}`, `${file} of ${video.id}`);
+    }
+    if (state === 'ready') await videos.markReady(video.id, version, []);
+    else await videos.markPlayable(video.id, version);
+    return video.id;
+  }
+  const getVideo = (id: string, token?: string) => api(t, 'GET', `/api/v1/videos/${id}`, { token });
+  /** URLs of a segment and the poster as the video hands them to `token`'s holder now. */
+  async function mediaUrls(id: string, token?: string): Promise<string[]> {
+    const res = await getVideo(id, token);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const { hls, poster } = res.body.playback;
+    const [path, query] = hls.split('?');
+    const segment = `${path.replace('master.m3u8', '240p/seg_00000.m4s')}${query ? `?${query}` : ''}`;
+    return [hls, segment, poster];
+  }
+  const fetchMedia = (url: string, token?: string) => api(t, 'GET', url, { token });
+
+  it('answer 404 like a missing video to all but administrators, and come back on restore', async () => {
+    const owner = await registerUser(t);
+    const viewer = await registerUser(t);
+    const shown = await makeVideo(owner.id, 'ready');
+    const unlisted = await makeVideo(owner.id, 'ready');
+    const edited = await api(t, 'PATCH', `/api/v1/videos/${unlisted}`, {
+      token: owner.access_token,
+      body: { visibility: 'unlisted' },
+    });
+    assert.equal(edited.status, 200);
+    const missing = await getVideo(uuidv7());
+    assertProblem(missing, 404, 'VIDEO_NOT_FOUND');
+
+    for (const status of ['hidden', 'deleted']) {
+      const before = [...(await mediaUrls(shown)), ...(await mediaUrls(unlisted))];
+      for (const url of before) assert.equal((await fetchMedia(url)).status, 200, url);
+
+      assert.equal((await patch(admin.access_token, owner.id, { status })).status, 200);
+      for (const id of [shown, unlisted]) {
+        for (const token of [undefined, viewer.access_token]) {
+          const gone = await getVideo(id, token);
+          assertProblem(gone, 404, 'VIDEO_NOT_FOUND');
+          assert.equal(gone.body.detail, missing.body.detail);
+        }
+        assertProblem(await api(t, 'GET', `/api/v1/videos/${id}/processing`), 404, 'VIDEO_NOT_FOUND');
+        // Administrators still see it, and may fetch its media.
+        for (const url of await mediaUrls(id, admin.access_token)) {
+          assert.equal((await fetchMedia(url, admin.access_token)).status, 200, url);
+          assertProblem(await fetchMedia(url), 404, 'VIDEO_NOT_FOUND');
+          assertProblem(await fetchMedia(url, viewer.access_token), 404, 'VIDEO_NOT_FOUND');
+        }
+      }
+      // What was handed out before, playback tokens included, answers as a missing video does.
+      for (const url of before) assertProblem(await fetchMedia(url), 404, 'VIDEO_NOT_FOUND');
+
+      assert.equal((await patch(admin.access_token, owner.id, { status: 'active' })).status, 200);
+      for (const id of [shown, unlisted]) {
+        assert.equal((await getVideo(id)).status, 200);
+        for (const url of await mediaUrls(id)) assert.equal((await fetchMedia(url)).status, 200, url);
+      }
+      // The URLs from before the account was hidden stay refused: their viewers were let out.
+      for (const url of before) assert.equal((await fetchMedia(url)).status, 404, url);
+    }
+  });
+
+  it('end the event streams opened on them', async () => {
+    const owner = await registerUser(t);
+    const id = await makeVideo(owner.id, 'playable');
+    const url = `${t.url}/api/v1/videos/${id}/events`;
+    const anyone = await openEvents(url);
+    const chief = await openEvents(url, admin.access_token);
+    try {
+      await anyone.until('playable');
+      await chief.until('playable');
+      assert.equal(await anyone.end(300), 'open');
+      assert.equal((await patch(admin.access_token, owner.id, { status: 'hidden' })).status, 200);
+      assert.equal(await anyone.end(5000), 'ended');
+      assert.equal(await chief.end(300), 'open', 'an administrator still sees the video');
+    } finally {
+      anyone.close();
+      chief.close();
+      await patch(admin.access_token, owner.id, { status: 'active' });
+    }
   });
 });

@@ -8,7 +8,7 @@ import { AppError } from '../src/platform/http/errors.ts';
 
 const SECRET = 'a-platform-secret-of-at-least-32-characters';
 const tokens = PlaybackTokens.fromSecret(SECRET, 3600);
-const scope: PlaybackScope = { videoId: uuidv7(), version: 3, kind: 'stream' };
+const scope: PlaybackScope = { videoId: uuidv7(), version: 3, epoch: 2, kind: 'stream' };
 const inAnHour = () => new Date(Date.now() + 3_600_000);
 
 function refused(f: () => unknown, code: string, detail?: RegExp): void {
@@ -25,13 +25,13 @@ describe('playback tokens', () => {
   it('verifies a token for the scope it was signed for and answers its expiry', () => {
     const expires = inAnHour();
     const token = tokens.sign(scope, expires);
-    assert.match(token, /^[A-Za-z0-9_-]{56}$/);
+    assert.match(token, /^[A-Za-z0-9_-]{64}$/);
     assert.equal(tokens.verify(token, scope).getTime(), Math.floor(expires.getTime() / 1000) * 1000);
     // Video ids compare without regard to case, as uuids do.
     tokens.verify(token, { ...scope, videoId: scope.videoId.toUpperCase() });
   });
 
-  it('refuses a token for another video, version or kind of media', () => {
+  it('refuses a token for another video, version, access epoch or kind of media', () => {
     const token = tokens.sign(scope, inAnHour());
     refused(
       () => tokens.verify(token, { ...scope, videoId: uuidv7() }),
@@ -43,6 +43,13 @@ describe('playback tokens', () => {
       'PLAYBACK_TOKEN_INVALID',
       /another version/,
     );
+    for (const epoch of [1, 3]) {
+      refused(
+        () => tokens.verify(token, { ...scope, epoch }),
+        'PLAYBACK_TOKEN_INVALID',
+        /another access epoch/,
+      );
+    }
     refused(
       () => tokens.verify(token, { ...scope, kind: 'image' }),
       'PLAYBACK_TOKEN_INVALID',
@@ -74,7 +81,7 @@ describe('playback tokens', () => {
 
   it('refuses what is not a token at all', () => {
     const token = tokens.sign(scope, inAnHour());
-    for (const bad of ['', 'abc', `${token}A`, token.slice(1), '!'.repeat(56), `${token.slice(0, 54)}==`]) {
+    for (const bad of ['', 'abc', `${token}A`, token.slice(1), '!'.repeat(64), `${token.slice(0, 62)}==`]) {
       refused(() => tokens.verify(bad, scope), 'PLAYBACK_TOKEN_INVALID', /malformed/);
     }
     const jwtLike = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWdu';
@@ -85,17 +92,20 @@ describe('playback tokens', () => {
     const ttl = 21_600;
     const sixHours = PlaybackTokens.fromSecret(SECRET, ttl);
     const now = Date.UTC(2026, 10, 23, 10, 0, 1);
-    const grant = sixHours.grant({ id: scope.videoId, version: 3 }, now);
+    const grant = sixHours.grant({ id: scope.videoId, version: 3, epoch: 2 }, now);
     const lifetimeS = (grant.expiresAt.getTime() - now) / 1000;
     assert.ok(lifetimeS >= ttl && lifetimeS <= ttl + 300, String(lifetimeS));
     assert.equal(grant.expiresAt.getTime() % 300_000, 0);
-    const again = sixHours.grant({ id: scope.videoId, version: 3 }, now + 60_000);
+    const again = sixHours.grant({ id: scope.videoId, version: 3, epoch: 2 }, now + 60_000);
     assert.deepEqual(again, grant);
     sixHours.verify(grant.stream, scope, now);
     sixHours.verify(grant.image, { ...scope, kind: 'image' }, now);
     refused(() => sixHours.verify(grant.image, scope, now), 'PLAYBACK_TOKEN_INVALID');
     // A short lifetime is rounded by a tenth of itself at most.
-    const minute = PlaybackTokens.fromSecret(SECRET, 60).grant({ id: scope.videoId, version: 3 }, now);
+    const minute = PlaybackTokens.fromSecret(SECRET, 60).grant(
+      { id: scope.videoId, version: 3, epoch: 2 },
+      now,
+    );
     const short = (minute.expiresAt.getTime() - now) / 1000;
     assert.ok(short >= 60 && short <= 66, String(short));
   });

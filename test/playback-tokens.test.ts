@@ -24,6 +24,8 @@ describe('signed playback', () => {
   let stranger: Awaited<ReturnType<typeof registerUser>>;
   let id: string;
   let version: number;
+  /** The video's access epoch, as its current URLs carry it. */
+  let epoch: number;
   /** Signs tokens as the server does: same platform secret, same purpose key. */
   const forger = PlaybackTokens.fromSecret(TEST_JWT_SECRET, 3600);
 
@@ -44,7 +46,13 @@ describe('signed playback', () => {
   /** A media request answered as problem+json, in the shape assertProblem reads. */
   async function refused(url: string | URL, status: number, code: string, token?: string): Promise<void> {
     const res = await get(url, { token });
-    const answer: ApiResponse = { status: res.status, headers: res.headers, body: JSON.parse(res.text) };
+    let body: unknown = res.text.slice(0, 200);
+    try {
+      body = JSON.parse(res.text);
+    } catch {
+      // not a problem+json answer: assertProblem says what came instead
+    }
+    const answer: ApiResponse = { status: res.status, headers: res.headers, body };
     assertProblem(answer, status, code);
     assert.equal(res.headers.get('access-control-allow-origin'), '*', 'a player can read why');
     assert.equal(res.headers.get('cache-control'), 'no-store');
@@ -56,11 +64,14 @@ describe('signed playback', () => {
       body: { visibility },
     });
     assert.equal(res.status, 200, JSON.stringify(res.body));
+    epoch = epochOf(res.body.playback.hls);
   }
+
+  const epochOf = (url: string) => Number(/\/media\/videos\/[^/]+\/\d+\/e(\d+)\//.exec(url)![1]);
 
   const video = (token?: string) => api(t, 'GET', `/api/v1/videos/${id}`, { token });
   const mediaUrl = (file: string, token?: string) =>
-    `/media/videos/${id}/${version}/${file}${token === undefined ? '' : `?token=${token}`}`;
+    `/media/videos/${id}/${version}/e${epoch}/${file}${token === undefined ? '' : `?token=${token}`}`;
   const tokenOf = (url: string) => new URL(url, t.url).searchParams.get('token');
 
   /** URIs in an HLS playlist: URI lines and URI attributes of tags. */
@@ -150,11 +161,34 @@ describe('signed playback', () => {
       'hls/240p/seg_00000.m4s',
       'dash/manifest.mpd',
     ]) {
-      await refused(mediaUrl(file), 403, 'PLAYBACK_TOKEN_REQUIRED');
+      await refused(mediaUrl(file), 404, 'VIDEO_NOT_FOUND');
       // A signed-in viewer who is not the owner needs one too.
-      await refused(mediaUrl(file), 403, 'PLAYBACK_TOKEN_REQUIRED', stranger.access_token);
+      await refused(mediaUrl(file), 404, 'VIDEO_NOT_FOUND', stranger.access_token);
     }
-    await refused(mediaUrl('images/poster.jpg'), 403, 'PLAYBACK_TOKEN_REQUIRED');
+    await refused(mediaUrl('images/poster.jpg'), 404, 'VIDEO_NOT_FOUND');
+  });
+
+  it('answers for a private video without a token exactly as for a missing one', async () => {
+    await setVisibility('private');
+    const missing = uuidv7();
+    for (const file of ['hls/master.m3u8', 'hls/240p/seg_00000.m4s', 'images/poster.jpg']) {
+      for (const bearer of [undefined, stranger.access_token]) {
+        const mine = await get(mediaUrl(file), { token: bearer });
+        const none = await get(mediaUrl(file).replace(id, missing), { token: bearer });
+        assert.equal(mine.status, none.status, file);
+        const a = JSON.parse(mine.text);
+        const b = JSON.parse(none.text);
+        assert.equal(a.code, 'VIDEO_NOT_FOUND', mine.text);
+        for (const answer of [a, b]) {
+          delete answer.instance;
+          delete answer.request_id;
+        }
+        assert.deepEqual(a, b, file);
+        for (const header of ['content-type', 'cache-control', 'access-control-allow-origin']) {
+          assert.equal(mine.headers.get(header), none.headers.get(header), header);
+        }
+      }
+    }
   });
 
   it('plays a private video from the URLs the owner gets: every URI carries the token and answers', async () => {
@@ -171,7 +205,7 @@ describe('signed playback', () => {
     assert.ok(lifetimeS > 21_600 - 60 && lifetimeS <= 21_600 + 300, String(lifetimeS));
 
     const fetched = await walkHls(hls, stream);
-    const names = fetched.map((u) => u.pathname.split(`/${version}/`)[1]);
+    const names = fetched.map((u) => u.pathname.split(`/${version}/e${epoch}/`)[1]);
     for (const rung of ['240p', '360p', 'audio']) {
       assert.ok(names.includes(`hls/${rung}/index.m3u8`), rung);
       assert.ok(names.includes(`hls/${rung}/init.mp4`), rung);
@@ -239,7 +273,7 @@ describe('signed playback', () => {
       await refused(mediaUrl(file, foreign), 403, 'PLAYBACK_TOKEN_INVALID');
       await refused(mediaUrl(file, image), 403, 'PLAYBACK_TOKEN_INVALID');
       const otherVersion = forger.sign(
-        { videoId: id, version: version + 1, kind: 'stream' },
+        { videoId: id, version: version + 1, epoch, kind: 'stream' },
         new Date(Date.now() + 60_000),
       );
       await refused(mediaUrl(file, otherVersion), 403, 'PLAYBACK_TOKEN_INVALID');
@@ -256,7 +290,7 @@ describe('signed playback', () => {
 
   it('refuses an expired token on playlists and segments alike', async () => {
     await setVisibility('private');
-    const expired = forger.sign({ videoId: id, version, kind: 'stream' }, new Date(Date.now() - 1000));
+    const expired = forger.sign({ videoId: id, version, epoch, kind: 'stream' }, new Date(Date.now() - 1000));
     for (const file of [
       'hls/master.m3u8',
       'hls/240p/index.m3u8',
@@ -265,7 +299,7 @@ describe('signed playback', () => {
     ]) {
       await refused(mediaUrl(file, expired), 403, 'PLAYBACK_TOKEN_EXPIRED');
     }
-    const fresh = forger.sign({ videoId: id, version, kind: 'stream' }, new Date(Date.now() + 60_000));
+    const fresh = forger.sign({ videoId: id, version, epoch, kind: 'stream' }, new Date(Date.now() + 60_000));
     assert.equal((await get(mediaUrl('hls/240p/seg_00000.m4s', fresh))).status, 200);
   });
 
@@ -276,9 +310,40 @@ describe('signed playback', () => {
     const stream = tokenOf(body.playback.hls)!;
     assert.ok(stream);
     assert.ok(body.playback.expires_at);
-    await refused(mediaUrl('hls/master.m3u8'), 403, 'PLAYBACK_TOKEN_REQUIRED');
-    await refused(mediaUrl('hls/240p/seg_00000.m4s'), 403, 'PLAYBACK_TOKEN_REQUIRED');
+    await refused(mediaUrl('hls/master.m3u8'), 404, 'VIDEO_NOT_FOUND');
+    await refused(mediaUrl('hls/240p/seg_00000.m4s'), 404, 'VIDEO_NOT_FOUND');
     await walkHls(body.playback.hls, stream);
+  });
+
+  it('stops a token handed out while unlisted once the video is private; the owner gets new URLs', async () => {
+    await setVisibility('unlisted');
+    const { body } = await video();
+    const stream = tokenOf(body.playback.hls)!;
+    const old = await walkHls(body.playback.hls, stream);
+    const oldPoster = body.playback.poster;
+    assert.equal((await get(oldPoster)).status, 200);
+
+    await setVisibility('private');
+    // Every URL the viewer was given or found in a playlist, the token on it included, is refused.
+    for (const url of [...old, new URL(oldPoster, t.url)]) {
+      await refused(url, 404, 'MEDIA_URL_OUTDATED');
+    }
+    // The old token on the video's new URLs is refused too.
+    for (const file of ['hls/master.m3u8', 'hls/240p/index.m3u8', 'hls/240p/seg_00000.m4s']) {
+      await refused(mediaUrl(file, stream), 403, 'PLAYBACK_TOKEN_INVALID');
+    }
+    // Made unlisted again, the video has new URLs; those from before stay refused.
+    await setVisibility('unlisted');
+    await refused(old.at(-1)!, 404, 'MEDIA_URL_OUTDATED');
+    await refused(mediaUrl('hls/240p/seg_00000.m4s', stream), 403, 'PLAYBACK_TOKEN_INVALID');
+
+    await setVisibility('private');
+    const mine = (await video(owner.access_token)).body.playback;
+    const fresh = tokenOf(mine.hls)!;
+    assert.notEqual(fresh, stream);
+    assert.notEqual(mine.hls.split('?')[0], body.playback.hls.split('?')[0], 'the URLs changed');
+    await walkHls(mine.hls, fresh);
+    assert.equal((await get(mine.poster)).status, 200);
   });
 
   it("lets the owner's bearer token alone fetch media, passing a fresh token on in playlists", async () => {
@@ -313,10 +378,10 @@ describe('signed playback', () => {
     assert.equal((await get(mediaUrl('hls/240p/seg_00000.m4s', 'junk'))).status, 200);
     // And private again: tokenless access ends at once.
     await setVisibility('private');
-    await refused(mediaUrl('hls/240p/seg_00000.m4s'), 403, 'PLAYBACK_TOKEN_REQUIRED');
+    await refused(mediaUrl('hls/240p/seg_00000.m4s'), 404, 'VIDEO_NOT_FOUND');
   });
 
   it('answers 404 for an unknown video before asking for a token', async () => {
-    await refused(`/media/videos/${uuidv7()}/1/hls/master.m3u8`, 404, 'VIDEO_NOT_FOUND');
+    await refused(`/media/videos/${uuidv7()}/1/e1/hls/master.m3u8`, 404, 'VIDEO_NOT_FOUND');
   });
 });

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { uuidv7 } from 'uuidv7';
 import { type ApiResponse, api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { assertProblem, badFields } from './helpers/problems.ts';
+import { openEvents } from './helpers/sse.ts';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const counting = (length: number) => Buffer.from(Array.from({ length }, (_, i) => i % 256));
@@ -46,8 +47,9 @@ describe('playback', () => {
     return { id: video.id, version: started.media_version };
   }
 
-  const mediaPath = (v: { id: string; version: number }, file: string) =>
-    `/media/videos/${v.id}/${v.version}/${file}`;
+  /** A media URL; `epoch` is the video's access epoch, 1 until fewer people may watch it. */
+  const mediaPath = (v: { id: string; version: number; epoch?: number }, file: string) =>
+    `/media/videos/${v.id}/${v.version}/e${v.epoch ?? 1}/${file}`;
 
   async function media(
     urlPath: string,
@@ -300,8 +302,86 @@ describe('playback', () => {
     assertCors(refused.headers);
   });
 
+  it('moves the URLs of a public video when fewer may watch it, and serves the old ones no more', async () => {
+    const v = await makeVideo(owner.id, true);
+    const setVisibility = async (visibility: string) => {
+      const res = await api(t, 'PATCH', `/api/v1/videos/${v.id}`, {
+        token: owner.access_token,
+        body: { visibility },
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+    };
+    /** The folder of the media URLs anyone is handed now. */
+    const base = async () => {
+      const res = await api(t, 'GET', `/api/v1/videos/${v.id}`);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return res.body.playback.hls.split('?')[0].replace(/hls\/master\.m3u8$/, '');
+    };
+    const first = await base();
+    const cached = await media(`${first}720p/seg-1.m4s`);
+    assert.equal(cached.status, 200);
+    assert.equal(cached.headers.get('cache-control'), IMMUTABLE, 'shared caches keep it');
+
+    await setVisibility('private');
+    assertProblem(await api(t, 'GET', `${first}720p/seg-1.m4s`), 404, 'VIDEO_NOT_FOUND');
+    const ownersOld = await api(t, 'GET', `${first}720p/seg-1.m4s`, { token: owner.access_token });
+    assertProblem(ownersOld, 404, 'MEDIA_URL_OUTDATED');
+    assert.equal(ownersOld.headers.get('cache-control'), 'no-store');
+
+    // Public again: new URLs, which no cache can have kept from before; the old ones stay refused.
+    await setVisibility('public');
+    const second = await base();
+    assert.notEqual(second, first);
+    const fresh = await media(`${second}720p/seg-1.m4s`);
+    assert.equal(fresh.status, 200);
+    assert.equal(fresh.headers.get('cache-control'), IMMUTABLE);
+    for (const file of ['720p/seg-1.m4s', 'master.m3u8', 'poster.jpg']) {
+      assertProblem(await api(t, 'GET', `${first}${file}`), 404, 'MEDIA_URL_OUTDATED');
+    }
+
+    // Unlisted is fewer people too; made public from unlisted or private, the URLs stay.
+    await setVisibility('unlisted');
+    const third = await base();
+    assert.notEqual(third, second);
+    assertProblem(await api(t, 'GET', `${second}720p/seg-1.m4s`), 404, 'VIDEO_NOT_FOUND');
+    await setVisibility('public');
+    assert.equal(await base(), third);
+    const again = await media(`${third}720p/seg-1.m4s`);
+    assert.equal(again.status, 200);
+    assert.equal(again.headers.get('cache-control'), IMMUTABLE);
+  });
+
+  it('ends an event stream opened while the video was public once it is private', async () => {
+    const v = await makeVideo(owner.id, false);
+    await t.app.videos.markPlayable(v.id, v.version);
+    const url = `${t.url}/api/v1/videos/${v.id}/events`;
+    const anyone = await openEvents(url);
+    const stranger_ = await openEvents(url, stranger.access_token);
+    const mine = await openEvents(url, owner.access_token);
+    try {
+      for (const stream of [anyone, stranger_, mine]) await stream.until('playable');
+      assert.equal(await anyone.end(300), 'open', 'a playable video streams on');
+
+      const res = await api(t, 'PATCH', `/api/v1/videos/${v.id}`, {
+        token: owner.access_token,
+        body: { visibility: 'private' },
+      });
+      assert.equal(res.status, 200);
+      assert.equal(await anyone.end(5000), 'ended');
+      assert.equal(await stranger_.end(5000), 'ended');
+      // The owner may still watch: their stream goes on and hears what follows.
+      assert.equal(await mine.end(300), 'open');
+      await t.app.videos.markReady(v.id, v.version, []);
+      await mine.until('ready');
+      assert.equal(await mine.end(5000), 'ended');
+      assert.ok(!anyone.events.some((e) => e.event === 'ready'), 'nothing after the change');
+    } finally {
+      for (const stream of [anyone, stranger_, mine]) stream.close();
+    }
+  });
+
   it('refuses paths that leave the version folder or use other characters', async () => {
-    const base = `/media/videos/${ready.id}/${ready.version}`;
+    const base = `/media/videos/${ready.id}/${ready.version}/e1`;
     await t.app.store.put(`videos/${ready.id}/secret.json`, '{"secret":true}');
     for (const urlPath of [
       `${base}/../secret.json`,
@@ -322,11 +402,30 @@ describe('playback', () => {
     }
   });
 
-  it('refuses a malformed video id or version, naming the field', async () => {
-    assert.deepEqual(badFields(await api(t, 'GET', '/media/videos/not-a-uuid/1/master.m3u8')), ['id']);
+  it('refuses a malformed video id, version or access epoch, naming the field', async () => {
+    assert.deepEqual(badFields(await api(t, 'GET', '/media/videos/not-a-uuid/1/e1/master.m3u8')), ['id']);
     for (const version of ['0', '-1', 'abc', '1.5', '01']) {
-      const res = await api(t, 'GET', `/media/videos/${ready.id}/${version}/master.m3u8`);
+      const res = await api(t, 'GET', `/media/videos/${ready.id}/${version}/e1/master.m3u8`);
       assert.deepEqual(badFields(res), ['version'], version);
+    }
+    for (const epoch of ['1', 'e0', 'e01', 'e-1', 'E1', 'e', 'hls']) {
+      const res = await api(t, 'GET', `/media/videos/${ready.id}/${ready.version}/${epoch}/master.m3u8`);
+      assert.deepEqual(badFields(res), ['epoch'], epoch);
+    }
+  });
+
+  it("answers 404 for the store's own files (names starting with a dot), never 500", async () => {
+    for (const urlPath of [
+      `/media/videos/${ready.id}/${ready.version}/.partial-abc`,
+      mediaPath(ready, '.partial-abc'),
+      mediaPath(ready, '720p/.partial-0123456789abcdef'),
+      mediaPath(ready, '.hidden/seg-1.m4s'),
+    ]) {
+      for (const method of ['GET', 'HEAD']) {
+        const res = await api(t, method, urlPath);
+        assert.equal(res.status, 404, `${method} ${urlPath}: ${JSON.stringify(res.body)}`);
+        if (method === 'GET') assertProblem(res, 404, 'NOT_FOUND');
+      }
     }
   });
 });

@@ -22,6 +22,11 @@ export interface AccountsDeps {
   limits: { windowSeconds: number; loginPerIp: number; loginPerAccount: number; registerPerIp: number };
   /** Carries session and account changes to every node, which then drop what they cached. */
   hub?: NotifyHub;
+  /**
+   * Told of an account's new status inside the transaction that sets it, so that what the account owns
+   * elsewhere (its videos) follows at the same commit.
+   */
+  onStatusChange?: (tx: DbOrTx, userId: string, status: UserRow['status']) => Promise<void>;
 }
 
 /** A change that makes cached sessions stale: one session, or every session of one account. */
@@ -264,6 +269,7 @@ export class AccountsService {
       if (updated && patch.status && patch.status !== 'active') {
         await repo.revokeUserSessions(tx, userId, `account_${patch.status}`);
       }
+      if (updated && patch.status) await this.deps.onStatusChange?.(tx, userId, patch.status);
       if (updated) await this.changed(tx, { userId });
       return updated;
     });

@@ -1,5 +1,5 @@
-// Media URLs: /media/videos/<id>/<version>/<file>. Players fetch them directly, often from another
-// origin, so every answer (errors too) carries CORS headers.
+// Media URLs: /media/videos/<id>/<version>/e<access epoch>/<file>. Players fetch them directly, often
+// from another origin, so every answer (errors too) carries CORS headers.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { HttpServer } from '../../platform/http/server.ts';
@@ -24,6 +24,11 @@ const mediaParams = z.object({
     .string()
     .regex(/^[1-9][0-9]{0,8}$/, 'must be a positive integer')
     .transform(Number),
+  /** The video's access epoch (videos/dto.ts): URLs of other epochs are refused. */
+  epoch: z
+    .string()
+    .regex(/^e[1-9][0-9]{0,8}$/, 'must be "e" and a positive integer')
+    .transform((e) => Number(e.slice(1))),
   /** The file inside the version folder, e.g. 720p/seg-3.m4s; checked by the service. */
   '*': z.string(),
 });
@@ -57,14 +62,15 @@ export function playbackRoutes(app: HttpServer, { store, videos, tokens, deliver
 
   app.route({
     method: ['GET', 'HEAD'],
-    url: '/media/videos/:id/:version/*',
+    url: '/media/videos/:id/:version/:epoch/*',
     config: { auth: 'optional' },
     // Media files, not the JSON API, and OpenAPI has no name for the wildcard: kept out of the document.
     schema: { hide: true, params: mediaParams, querystring: mediaQuery },
     onSend: mediaHeaders,
     handler: async (request, reply) => {
-      const { id, version, '*': path } = request.params;
-      const media = await playback.locate(id, version, path, request.principal, request.query.token);
+      const { id, version, epoch, '*': path } = request.params;
+      const { principal, query } = request;
+      const media = await playback.locate(id, version, epoch, path, principal, query.token);
       if (media.rewrite) {
         return sendRewritten(request, reply, store, media.key, media.rewrite, media.cacheControl);
       }

@@ -32,11 +32,12 @@ export class PlaybackService {
   /**
    * The media file a URL names, if the caller may fetch it: anyone for a public, playable video; its
    * owner (or an admin) by their bearer token; anyone else with a playback token for this video,
-   * version and kind of media.
+   * version, access epoch and kind of media. Only URLs of the video's current access epoch are served.
    */
   async locate(
     id: string,
     version: number,
+    epoch: number,
     path: string,
     principal: Principal | null,
     token: string | undefined,
@@ -45,25 +46,26 @@ export class PlaybackService {
     const key = `videos/${id}/${version}/${path}`;
     const kind = mediaKindOf(path);
     const { video, access } = await this.videos.mediaAccess(id, principal);
+    if (access === 'token') {
+      // Without a token, a video the caller may not see answers as a missing one does: that an id
+      // belongs to a private video is its owner's business only.
+      if (token === undefined) throw new AppError('VIDEO_NOT_FOUND');
+      this.tokens.verify(token, { videoId: id, version, epoch, kind });
+    }
+    if (epoch !== video.access_epoch) {
+      throw new AppError(
+        'MEDIA_URL_OUTDATED',
+        `Fewer people may watch this video than when this URL was handed out: get its current URLs from GET /api/v1/videos/${id}`,
+      );
+    }
     if (access === 'public') return { key, cacheControl: cacheControl(path, 'public', false), rewrite: null };
 
-    if (access === 'token') {
-      if (token === undefined) {
-        // A public video not yet playable stays hidden as before; other videos say what they need.
-        if (video.visibility === 'public') throw new AppError('VIDEO_NOT_FOUND');
-        throw new AppError(
-          'PLAYBACK_TOKEN_REQUIRED',
-          `This video is ${video.visibility}: fetch its media through the URLs of GET /api/v1/videos/${id}`,
-        );
-      }
-      this.tokens.verify(token, { videoId: id, version, kind });
-    }
     const rewriter = rewriterFor(path);
     if (!rewriter) return { key, cacheControl: cacheControl(path, 'private', false), rewrite: null };
     // The token the caller came with goes on unchanged, so no one can stretch its life by fetching
     // playlists; a caller let in by their bearer token (which cannot follow a player from playlist to
     // segment) gets a fresh one.
-    const onward = access === 'token' ? token! : this.signFor(id, version, kind);
+    const onward = access === 'token' ? token! : this.signFor(id, version, epoch, kind);
     return {
       key,
       cacheControl: cacheControl(path, 'private', true),
@@ -71,8 +73,8 @@ export class PlaybackService {
     };
   }
 
-  private signFor(id: string, version: number, kind: MediaKind): string {
-    const scope = { videoId: id, version, kind };
+  private signFor(id: string, version: number, epoch: number, kind: MediaKind): string {
+    const scope = { videoId: id, version, epoch, kind };
     return this.tokens.sign(scope, new Date(Date.now() + this.tokens.ttlSeconds * 1000));
   }
 }
@@ -97,6 +99,7 @@ function cacheControl(path: string, audience: Audience, rewritten: boolean): str
   return audience === 'public' ? 'no-cache' : 'private, no-cache';
 }
 
+/** VALIDATION_FAILED for a path that is not a media file name; NOT_FOUND for one no media file has. */
 function checkMediaPath(path: string): void {
   const problem =
     path === ''
@@ -113,4 +116,6 @@ function checkMediaPath(path: string): void {
       fields: [{ field: 'path', message: problem }],
     });
   }
+  // Names starting with a dot are the store's own (files being written), never media.
+  if (path.split('/').some((s) => s.startsWith('.'))) throw new AppError('NOT_FOUND', 'No such media file');
 }

@@ -1,15 +1,19 @@
 // Playback tokens: short-lived proofs that their holder may fetch one kind of media of one version of
-// one video. Checked on every segment request, so they are a fixed-size binary record and a truncated
-// HMAC-SHA256 (a few microseconds), not a JWT with its JSON and header parsing.
+// one video, in one access epoch of it (the epoch moves when fewer people may watch the video: a token
+// handed out before stops working then). Checked on every segment request, so they are a fixed-size
+// binary record and a truncated HMAC-SHA256 (a few microseconds), not a JWT with its JSON and header
+// parsing.
 //
-//   byte 0      format (1)
+//   byte 0      format (2)
 //   byte 1      kind (1 stream, 2 image)
 //   bytes 2-17  video id (uuid)
 //   bytes 18-21 media version (uint32)
-//   bytes 22-25 expiry (unix seconds, uint32)
-//   bytes 26-41 first 16 bytes of HMAC-SHA256(key, bytes 0-25)
+//   bytes 22-25 access epoch (uint32)
+//   bytes 26-29 expiry (unix seconds, uint32)
+//   bytes 30-47 first 18 bytes of HMAC-SHA256(key, bytes 0-29)
 //
-// base64url of the 42 bytes: 56 characters, safe in a query string, a playlist and an XML attribute.
+// base64url of the 48 bytes: 64 characters (no spare bits, so a token has one spelling only), safe in
+// a query string, a playlist and an XML attribute.
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../../platform/http/errors.ts';
 
@@ -19,6 +23,8 @@ export type MediaKind = 'stream' | 'image';
 export interface PlaybackScope {
   videoId: string;
   version: number;
+  /** The video's access epoch when the token was handed out. */
+  epoch: number;
   kind: MediaKind;
 }
 
@@ -28,10 +34,10 @@ export interface PlaybackGrant {
   expiresAt: Date;
 }
 
-const FORMAT = 1;
+const FORMAT = 2;
 const KINDS: MediaKind[] = ['stream', 'image'];
-const PAYLOAD_BYTES = 26;
-const MAC_BYTES = 16;
+const PAYLOAD_BYTES = 30;
+const MAC_BYTES = 18;
 const TOKEN_CHARS = Math.ceil(((PAYLOAD_BYTES + MAC_BYTES) * 4) / 3);
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -60,7 +66,8 @@ export class PlaybackTokens {
     payload.writeUInt8(KINDS.indexOf(scope.kind) + 1, 1);
     Buffer.from(scope.videoId.replaceAll('-', ''), 'hex').copy(payload, 2);
     payload.writeUInt32BE(scope.version, 18);
-    payload.writeUInt32BE(Math.floor(expiresAt.getTime() / 1000), 22);
+    payload.writeUInt32BE(scope.epoch, 22);
+    payload.writeUInt32BE(Math.floor(expiresAt.getTime() / 1000), 26);
     return Buffer.concat([payload, this.mac(payload)]).toString('base64url');
   }
 
@@ -69,11 +76,11 @@ export class PlaybackTokens {
    * a tenth of the lifetime, five minutes at most) so that viewers who open the video again soon get
    * the very same URLs, and their browser cache still holds the segments.
    */
-  grant(video: { id: string; version: number }, now = Date.now()): PlaybackGrant {
+  grant(video: { id: string; version: number; epoch: number }, now = Date.now()): PlaybackGrant {
     const step = Math.max(1, Math.min(MAX_ROUNDING_S, Math.floor(this.ttlSeconds / 10)));
     const expiresS = Math.ceil((now / 1000 + this.ttlSeconds) / step) * step;
     const expiresAt = new Date(expiresS * 1000);
-    const scope = { videoId: video.id, version: video.version };
+    const scope = { videoId: video.id, version: video.version, epoch: video.epoch };
     return {
       stream: this.sign({ ...scope, kind: 'stream' }, expiresAt),
       image: this.sign({ ...scope, kind: 'image' }, expiresAt),
@@ -99,6 +106,12 @@ export class PlaybackTokens {
     if (payload.readUInt32BE(18) !== expected.version) {
       throw new AppError('PLAYBACK_TOKEN_INVALID', 'The playback token is for another version of the video');
     }
+    if (payload.readUInt32BE(22) !== expected.epoch) {
+      throw new AppError(
+        'PLAYBACK_TOKEN_INVALID',
+        'The playback token is for another access epoch of the video: get new media URLs from the video',
+      );
+    }
     const kind = KINDS[payload[1]! - 1];
     if (kind !== expected.kind) {
       throw new AppError(
@@ -106,7 +119,7 @@ export class PlaybackTokens {
         `The playback token is for ${kind ?? 'unknown'} media, not ${expected.kind} media`,
       );
     }
-    const expiresAt = new Date(payload.readUInt32BE(22) * 1000);
+    const expiresAt = new Date(payload.readUInt32BE(26) * 1000);
     if (expiresAt.getTime() <= now) {
       throw new AppError(
         'PLAYBACK_TOKEN_EXPIRED',

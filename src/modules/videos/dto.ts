@@ -1,9 +1,14 @@
 import type { VideoRow } from './repo.ts';
 import { toProgressEvent } from './service.ts';
 
-/** Where a video's media lives for playback; each processing run has its own version folder. */
-export function mediaBase(v: Pick<VideoRow, 'id'>, version: number): string {
-  return `/media/videos/${v.id}/${version}`;
+/**
+ * Where a video's media lives for playback: each processing run has its own version folder, and the
+ * access epoch is in the path so that the URLs change whenever fewer people may watch. Caches (a
+ * CDN's too) then never serve the new audience from what they kept for the old one, and players
+ * resolve the relative URIs of a playlist to URLs of the same epoch.
+ */
+export function mediaBase(v: Pick<VideoRow, 'id' | 'access_epoch'>, version: number): string {
+  return `/media/videos/${v.id}/${version}/e${v.access_epoch}`;
 }
 
 /**
@@ -11,7 +16,11 @@ export function mediaBase(v: Pick<VideoRow, 'id'>, version: number): string {
  * on playlists and manifests, `image` on the poster and storyboard.
  */
 export interface PlaybackSigner {
-  grant(video: { id: string; version: number }): { stream: string; image: string; expiresAt: Date };
+  grant(video: { id: string; version: number; epoch: number }): {
+    stream: string;
+    image: string;
+    expiresAt: Date;
+  };
 }
 
 export function toVideoDto(v: VideoRow, signer: PlaybackSigner) {
@@ -20,7 +29,7 @@ export function toVideoDto(v: VideoRow, signer: PlaybackSigner) {
   // Whoever may see a video that is not public may watch it: the caller was let in by `viewable`.
   const grant =
     v.playback_version !== null && v.visibility !== 'public'
-      ? signer.grant({ id: v.id, version: v.playback_version })
+      ? signer.grant({ id: v.id, version: v.playback_version, epoch: v.access_epoch })
       : null;
   const query = (token: string | undefined) => (token ? `?token=${token}` : '');
   return {

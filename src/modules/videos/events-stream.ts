@@ -1,5 +1,6 @@
 // Server-Sent Events for a video's processing: progress events while it runs, then one final `ready`
-// or `failed` event and the end of the stream. Fed by the NotifyHub, so any node can serve it.
+// or `failed` event and the end of the stream. Fed by the NotifyHub, so any node can serve it. The
+// stream also ends as soon as its viewer may no longer see the video (made private, owner hidden).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { NotifyHub } from '../../platform/realtime/notify-hub.ts';
 import type { VideoRow } from './repo.ts';
@@ -7,11 +8,19 @@ import { type ProgressEvent, toProgressEvent, videoTopic } from './service.ts';
 
 const HEARTBEAT_MS = 15_000;
 
+export interface VideoEventsSource {
+  current: () => Promise<VideoRow | undefined>;
+  /** Rejects when the viewer may no longer see the video. */
+  recheck: () => Promise<unknown>;
+  /** Topics announcing that fewer people may see the video: each notice runs `recheck`. */
+  accessTopics: string[];
+}
+
 export function streamVideoEvents(
   request: FastifyRequest,
   reply: FastifyReply,
   hub: NotifyHub,
-  current: () => Promise<VideoRow | undefined>,
+  { current, recheck, accessTopics }: VideoEventsSource,
   /** Streams still open; the server ends them when it shuts down, rather than waiting on them. */
   open: Set<() => void>,
 ): void {
@@ -50,13 +59,30 @@ export function streamVideoEvents(
   // Subscribe before reading the current state, so nothing falls between the two.
   const { id } = request.params as { id: string };
   const unsubscribe = hub.subscribe(videoTopic(id), (data) => send(data as ProgressEvent));
-  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
+  let checking = false;
+  const checkAccess = () => {
+    if (closed || checking) return;
+    checking = true;
+    recheck().then(
+      () => {
+        checking = false;
+      },
+      () => close(),
+    );
+  };
+  const unsubscribeAccess = accessTopics.map((topic) => hub.subscribe(topic, checkAccess));
+  // Each heartbeat checks again too, should a notice have been lost with the hub's connection.
+  const heartbeat = setInterval(() => {
+    res.write(': heartbeat\n\n');
+    checkAccess();
+  }, HEARTBEAT_MS);
   const close = () => {
     if (closed) return;
     closed = true;
     open.delete(close);
     clearInterval(heartbeat);
     unsubscribe();
+    for (const stop of unsubscribeAccess) stop();
     res.end();
   };
   open.add(close);

@@ -31,6 +31,8 @@ type VideosTable = {
   media_version: Generated<number>;
   /** The version players are sent to; null until a run is playable. */
   playback_version: number | null;
+  /** Moves whenever fewer people may watch: media URLs and playback tokens of other epochs are refused. */
+  access_epoch: Generated<number>;
   processing_stage: string | null;
   processing_percent: Generated<number>;
   failure_code: string | null;
@@ -42,6 +44,12 @@ type VideosTable = {
 
 export type VideosTables = { videos: VideosTable };
 export type VideoRow = Selectable<VideosTable>;
+export type OwnerStatus = 'active' | 'hidden' | 'deleted';
+/** A video with its owner's account status, which decides whether anyone but an admin may see it. */
+export type VideoAccessRow = VideoRow & { owner_status: OwnerStatus };
+
+/** The owner's account, read (never written) here; the accounts module owns the table. */
+type OwnersTables = { users: { id: string; status: OwnerStatus } };
 
 const q = (db: DbOrTx) => db.withTables<VideosTables>();
 
@@ -62,11 +70,22 @@ export async function findVideo(db: DbOrTx, id: string): Promise<VideoRow | unde
   return q(db).selectFrom('videos').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+export async function findVideoWithOwner(db: DbOrTx, id: string): Promise<VideoAccessRow | undefined> {
+  return db
+    .withTables<VideosTables & OwnersTables>()
+    .selectFrom('videos')
+    .innerJoin('users', 'users.id', 'videos.owner_id')
+    .selectAll('videos')
+    .select('users.status as owner_status')
+    .where('videos.id', '=', id)
+    .executeTakeFirst();
+}
+
 export async function lockVideo(db: DbOrTx, id: string): Promise<VideoRow | undefined> {
   return q(db).selectFrom('videos').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
-type Patch = Partial<
+export type VideoPatch = Partial<
   Pick<
     VideoRow,
     | 'status'
@@ -79,6 +98,7 @@ type Patch = Partial<
     | 'renditions'
     | 'media_version'
     | 'playback_version'
+    | 'access_epoch'
     | 'processing_stage'
     | 'processing_percent'
     | 'failure_code'
@@ -87,7 +107,7 @@ type Patch = Partial<
   >
 >;
 
-export async function updateVideo(db: DbOrTx, id: string, patch: Patch): Promise<VideoRow | undefined> {
+export async function updateVideo(db: DbOrTx, id: string, patch: VideoPatch): Promise<VideoRow | undefined> {
   const values = {
     ...patch,
     media_info: patch.media_info === undefined ? undefined : jsonb(patch.media_info),
@@ -112,6 +132,16 @@ export async function updateProgress(
     .returning('status')
     .executeTakeFirst();
   return row?.status ?? null;
+}
+
+/** Moves the access epoch of every video of one owner; answers how many there are. */
+export async function bumpOwnerAccessEpochs(db: DbOrTx, ownerId: string): Promise<number> {
+  const result = await q(db)
+    .updateTable('videos')
+    .set({ access_epoch: sql<number>`access_epoch + 1`, updated_at: sql<Date>`now()` })
+    .where('owner_id', '=', ownerId)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }
 
 export async function listOwnerVideos(db: DbOrTx, ownerId: string, limit: number, beforeId?: string) {

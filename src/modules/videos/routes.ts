@@ -8,7 +8,7 @@ import { processVideoJobType } from '../transcoding/job-types.ts';
 import { type PlaybackSigner, toVideoDto } from './dto.ts';
 import { streamVideoEvents } from './events-stream.ts';
 import { processingDto, videoDto, videoIdParams, videoPatch } from './schema.ts';
-import { toProgressEvent, type VideosService } from './service.ts';
+import { ownerAccessTopic, toProgressEvent, type VideosService, videoAccessTopic } from './service.ts';
 
 export interface VideosRouteDeps {
   videos: VideosService;
@@ -75,8 +75,15 @@ export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRou
       response: { 404: notFound },
     },
     handler: async (req, reply) => {
-      await videos.viewable(req.params.id, req.principal);
-      streamVideoEvents(req, reply, hub, () => videos.get(req.params.id), openStreams);
+      const { id } = req.params;
+      const { principal } = req;
+      const video = await videos.viewable(id, principal);
+      const source = {
+        current: () => videos.get(id),
+        recheck: () => videos.viewable(id, principal),
+        accessTopics: [videoAccessTopic(id), ownerAccessTopic(video.owner_id)],
+      };
+      streamVideoEvents(req, reply, hub, source, openStreams);
     },
   });
 

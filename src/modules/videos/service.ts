@@ -6,7 +6,14 @@ import type { Principal } from '../../platform/http/auth-guard.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { MediaInfo } from '../../platform/media/media-info.ts';
 import { publish } from '../../platform/realtime/notify-hub.ts';
-import type { RenditionInfo, VideoRow, VideoStatus } from './repo.ts';
+import type {
+  OwnerStatus,
+  RenditionInfo,
+  VideoAccessRow,
+  VideoPatch,
+  VideoRow,
+  VideoStatus,
+} from './repo.ts';
 import * as repo from './repo.ts';
 
 export type ProcessingStage = 'probing' | 'encoding' | 'packaging' | 'thumbnails';
@@ -22,6 +29,10 @@ export interface ProgressEvent {
 export type MediaAccess = 'public' | 'granted' | 'token';
 
 export const videoTopic = (id: string) => `video:${id}`;
+/** Fewer people may watch this video than before: streams opened earlier check their viewer again. */
+export const videoAccessTopic = (id: string) => `video-access:${id}`;
+/** The same for every video of one owner (hidden or deleted). */
+export const ownerAccessTopic = (ownerId: string) => `owner-access:${ownerId}`;
 
 const FINAL: VideoStatus[] = ['ready', 'failed'];
 
@@ -47,7 +58,7 @@ export class VideosService {
     const video = await repo.lockVideo(tx, id);
     if (!video) throw new AppError('VIDEO_NOT_FOUND');
     if (video.status !== 'uploading') return video; // a repeated completion changes nothing
-    const updated = await repo.updateVideo(tx, id, {
+    const updated = await this.save(tx, video, {
       status: 'uploaded',
       source_key: source.key,
       source_size: source.size,
@@ -65,7 +76,7 @@ export class VideosService {
       const video = await repo.lockVideo(tx, id);
       if (!video || !video.source_key) return null;
       if (video.status === 'ready') return null;
-      const updated = await repo.updateVideo(tx, id, {
+      const updated = await this.save(tx, video, {
         status: 'processing',
         media_version: video.media_version + 1,
         processing_stage: 'probing',
@@ -94,7 +105,7 @@ export class VideosService {
     await this.db.transaction().execute(async (tx) => {
       const video = await repo.lockVideo(tx, id);
       if (!video || video.media_version !== version || video.status !== 'processing') return;
-      const updated = await repo.updateVideo(tx, id, { status: 'playable', playback_version: version });
+      const updated = await this.save(tx, video, { status: 'playable', playback_version: version });
       await this.announce(tx, updated!);
     });
   }
@@ -104,7 +115,7 @@ export class VideosService {
       const video = await repo.lockVideo(tx, id);
       // A later run took over this video: this run's result is stale.
       if (!video || video.media_version !== version) return;
-      const updated = await repo.updateVideo(tx, id, {
+      const updated = await this.save(tx, video, {
         status: 'ready',
         playback_version: version,
         renditions,
@@ -121,7 +132,7 @@ export class VideosService {
     await this.db.transaction().execute(async (tx) => {
       const video = await repo.lockVideo(tx, id);
       if (!video || video.media_version !== version || this.isFinal(video.status)) return;
-      const updated = await repo.updateVideo(tx, id, {
+      const updated = await this.save(tx, video, {
         status: 'uploaded',
         processing_stage: null,
         processing_percent: 0,
@@ -135,7 +146,7 @@ export class VideosService {
     await this.db.transaction().execute(async (tx) => {
       const video = await repo.lockVideo(tx, id);
       if (!video) return;
-      const updated = await repo.updateVideo(tx, id, {
+      const updated = await this.save(tx, video, {
         status: 'failed',
         failure_code: code,
         failure_message: message,
@@ -152,11 +163,11 @@ export class VideosService {
   }
 
   /** The video if the caller may see it; NOT_FOUND otherwise, so private ids are not disclosed. */
-  async viewable(id: string, principal: Principal | null): Promise<VideoRow> {
-    const video = await repo.findVideo(this.db, id);
+  async viewable(id: string, principal: Principal | null): Promise<VideoAccessRow> {
+    const video = await repo.findVideoWithOwner(this.db, id);
     if (!video) throw new AppError('VIDEO_NOT_FOUND');
-    if (isOwnerOrAdmin(video, principal)) return video;
-    if (video.visibility === 'private' || video.playback_version === null) {
+    const viewer = viewerOf(video, principal);
+    if (viewer === 'none' || (viewer === 'anyone' && audienceOf(video) === Audience.Owner)) {
       throw new AppError('VIDEO_NOT_FOUND');
     }
     return video;
@@ -170,12 +181,26 @@ export class VideosService {
   async mediaAccess(
     id: string,
     principal: Principal | null,
-  ): Promise<{ video: VideoRow; access: MediaAccess }> {
-    const video = await repo.findVideo(this.db, id);
+  ): Promise<{ video: VideoAccessRow; access: MediaAccess }> {
+    const video = await repo.findVideoWithOwner(this.db, id);
     if (!video) throw new AppError('VIDEO_NOT_FOUND');
-    if (video.visibility === 'public' && video.playback_version !== null) return { video, access: 'public' };
-    if (isOwnerOrAdmin(video, principal)) return { video, access: 'granted' };
+    const viewer = viewerOf(video, principal);
+    if (viewer === 'none') throw new AppError('VIDEO_NOT_FOUND');
+    if (audienceOf(video) === Audience.Everyone) return { video, access: 'public' };
+    if (viewer === 'owner') return { video, access: 'granted' };
     return { video, access: 'token' };
+  }
+
+  /**
+   * The owner's account was hidden, deleted or restored (in the caller's transaction). Hiding or
+   * deleting moves the access epoch of every video of theirs, so that no URL or token handed out
+   * before still plays, and tells open streams to check their viewer again.
+   */
+  async ownerStatusChanged(tx: DbOrTx, ownerId: string, status: OwnerStatus): Promise<void> {
+    if (status === 'active') return;
+    if ((await repo.bumpOwnerAccessEpochs(tx, ownerId)) > 0) {
+      await publish(tx, ownerAccessTopic(ownerId), { status });
+    }
   }
 
   /** Owner or admin re-runs processing; `schedule` enqueues the job in the same transaction. */
@@ -189,7 +214,7 @@ export class VideosService {
       if (!video || !isOwnerOrAdmin(video, principal)) throw new AppError('VIDEO_NOT_FOUND');
       if (!video.source_key) throw new AppError('VIDEO_NOT_UPLOADED');
       if (['uploaded', 'processing', 'playable'].includes(video.status)) throw new AppError('VIDEO_BUSY');
-      const updated = await repo.updateVideo(tx, id, {
+      const updated = await this.save(tx, video, {
         status: 'uploaded',
         processing_percent: 0,
         processing_stage: null,
@@ -208,13 +233,31 @@ export class VideosService {
     principal: Principal,
     patch: { title?: string; description?: string; visibility?: VideoRow['visibility'] },
   ): Promise<VideoRow> {
-    const video = await repo.findVideo(this.db, id);
-    if (!video || !isOwnerOrAdmin(video, principal)) throw new AppError('VIDEO_NOT_FOUND');
-    return (await repo.updateVideo(this.db, id, patch))!;
+    return this.db.transaction().execute(async (tx) => {
+      const video = await repo.lockVideo(tx, id);
+      if (!video || !isOwnerOrAdmin(video, principal)) throw new AppError('VIDEO_NOT_FOUND');
+      return this.save(tx, video, patch);
+    });
   }
 
   isFinal(status: VideoStatus): boolean {
     return FINAL.includes(status);
+  }
+
+  /**
+   * Writes a change of a locked video. When it leaves fewer people able to watch, the access epoch
+   * moves (in the same row, so no request can see the new audience with the old epoch) and open
+   * streams are told after the commit.
+   */
+  private async save(tx: DbOrTx, video: VideoRow, patch: VideoPatch): Promise<VideoRow> {
+    const narrowed = audienceOf({ ...video, ...patch }) < audienceOf(video);
+    const updated = await repo.updateVideo(
+      tx,
+      video.id,
+      narrowed ? { ...patch, access_epoch: video.access_epoch + 1 } : patch,
+    );
+    if (narrowed) await publish(tx, videoAccessTopic(video.id), { epoch: updated!.access_epoch });
+    return updated!;
   }
 
   private async announce(tx: DbOrTx, v: VideoRow): Promise<void> {
@@ -234,4 +277,25 @@ export function toProgressEvent(v: VideoRow): ProgressEvent {
 
 function isOwnerOrAdmin(video: VideoRow, principal: Principal | null): boolean {
   return !!principal && (principal.userId === video.owner_id || principal.role === 'admin');
+}
+
+/**
+ * Who may watch a video as its visibility and state say (the owner's status aside), narrowest first:
+ * its owner and admins only (private, or nothing playable yet); whoever has its id; everyone.
+ */
+const Audience = { Owner: 0, LinkHolders: 1, Everyone: 2 } as const;
+
+function audienceOf(v: Pick<VideoRow, 'visibility' | 'playback_version'>): number {
+  if (v.playback_version === null || v.visibility === 'private') return Audience.Owner;
+  return v.visibility === 'public' ? Audience.Everyone : Audience.LinkHolders;
+}
+
+/**
+ * `owner`: the owner or an admin, who see every video; `anyone`: whoever the video's audience lets in;
+ * `none`: no one but an admin, because the owner's account is hidden or deleted.
+ */
+function viewerOf(video: VideoAccessRow, principal: Principal | null): 'owner' | 'anyone' | 'none' {
+  if (principal?.role === 'admin') return 'owner';
+  if (video.owner_status !== 'active') return 'none';
+  return principal?.userId === video.owner_id ? 'owner' : 'anyone';
 }
