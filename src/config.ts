@@ -119,7 +119,7 @@ export interface Config {
     quotaBytes: number;
     /** Uploads one user may have unfinished at a time. */
     maxUnfinished: number;
-    /** New uploads are refused when the upload folder's disk would keep less free than both allow. */
+    /** Free space a new upload must leave on the upload folder's disk: the larger of the two. */
     minFreeBytes: number;
     minFreePercent: number;
     expirySeconds: number;
