@@ -45,6 +45,14 @@ function rawPost(t: TestApp, token: string, body: Buffer, contentType: string): 
   });
 }
 
+async function videoCount(t: TestApp, ownerId: string): Promise<number> {
+  const { rows } = await t.app.database.pool.query(
+    'select count(*)::int as n from videos where owner_id = $1',
+    [ownerId],
+  );
+  return rows[0].n;
+}
+
 describe('tus acts on the authorised upload only', () => {
   let t: TestApp;
   let root: string;
@@ -149,6 +157,7 @@ describe('tus errors are problems', () => {
   let root: string;
   let uploadDir: string;
   let token: string;
+  let userId: string;
 
   before(async () => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'vireo-hardening-'));
@@ -162,7 +171,9 @@ describe('tus errors are problems', () => {
       },
       { role: 'api' },
     );
-    token = (await registerUser(t)).access_token;
+    const user = await registerUser(t);
+    token = user.access_token;
+    userId = user.id;
   });
   after(async () => {
     await t.stop();
@@ -206,6 +217,10 @@ describe('tus errors are problems', () => {
     const res = await patchUpload(t, token, location, 0, Buffer.alloc(11));
     assertTusProblem(res, 413, 'UPLOAD_LENGTH_EXCEEDED');
     assert.equal((await headUpload(t, token, location)).headers.get('upload-offset'), '0');
+    const before = await videoCount(t, userId);
+    const created = await createUpload(t, token, { size: 10, body: Buffer.alloc(11) });
+    assertTusProblem(created, 413, 'UPLOAD_LENGTH_EXCEEDED');
+    assert.equal(await videoCount(t, userId), before, 'no upload was made');
   });
 
   it('an upload whose files are gone is 404 UPLOAD_NOT_FOUND, an expired one 410 UPLOAD_GONE', async () => {
@@ -293,15 +308,12 @@ describe('uploads refuse bad input with 4xx', () => {
     const form = `--b\r\nContent-Disposition: form-data; name="file"; filename="a\u0000.mp4"\r\n\r\nabc\r\n--b--\r\n`;
     const plain = await rawPost(t, token, Buffer.from(form), 'multipart/form-data; boundary=b');
     assertProblem(plain, 400, 'VALIDATION_FAILED');
-    const { rows } = await t.app.database.pool.query(
-      'select count(*)::int as n from videos where owner_id = $1',
-      [id],
-    );
-    assert.equal(rows[0].n, 0);
+    assert.equal(await videoCount(t, id), 0);
   });
 
   it('creation-defer-length: the length arrives in a later PATCH, within the size limit and the quota', async () => {
-    const { access_token: token } = await registerUser(t);
+    const user = await registerUser(t);
+    const token = user.access_token;
     const data = randomBytes(30 * KiB);
     const created = await tusFetch(t, 'POST', '/api/v1/uploads', {
       token,
@@ -348,6 +360,18 @@ describe('uploads refuse bad input with 4xx', () => {
     assertTusProblem(again, 400, 'VALIDATION_FAILED');
     // 30 + 2 KiB taken of 100: 68 KiB left, more than one upload may be.
     assert.equal((await createUpload(t, token, { size: 64 * KiB })).status, 201);
+    const before = await videoCount(t, user.id);
+    const overFirst = await tusFetch(t, 'POST', '/api/v1/uploads', {
+      token,
+      body: Buffer.alloc(4 * KiB + 1),
+      headers: {
+        'upload-defer-length': '1',
+        'upload-metadata': tusMetadata({ filename: 'c.webm' }),
+        'content-type': OFFSET_STREAM,
+      },
+    });
+    assertTusProblem(overFirst, 413, 'QUOTA_EXCEEDED');
+    assert.equal(await videoCount(t, user.id), before, 'no upload was made');
     const full = await tusFetch(t, 'POST', '/api/v1/uploads', {
       token,
       headers: { 'upload-defer-length': '1', 'upload-metadata': tusMetadata({ filename: 'c.webm' }) },
@@ -388,11 +412,7 @@ describe('uploads refuse bad input with 4xx', () => {
       assert.equal(res.body?.code, code, `${what}: ${res.status} ${JSON.stringify(res.body)}`);
       assertProblem(res, 400, code);
     }
-    const { rows } = await t.app.database.pool.query(
-      'select count(*)::int as n from videos where owner_id = $1',
-      [id],
-    );
-    assert.equal(rows[0].n, 0);
+    assert.equal(await videoCount(t, id), 0);
     assert.deepEqual(await fs.readdir(path.join(uploadDir, 'forms')).catch(() => []), []);
   });
 });

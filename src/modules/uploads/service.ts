@@ -96,11 +96,11 @@ export class UploadsService {
    * the same room; release() gives it back, register() turns it into the video's size.
    */
   async reserve(ownerId: string, declared: number | undefined, overhead: number): Promise<Reservation> {
-    const { quotaBytes, maxBytes, expirySeconds } = this.deps.config;
+    const { maxBytes, expirySeconds } = this.deps.config;
     return this.deps.db.transaction().execute(async (tx) => {
       await repo.lockQuota(tx, ownerId);
       await this.checkUnfinished(tx, ownerId);
-      const room = Math.max(0, Math.min(quotaBytes - (await repo.usedBytes(tx, ownerId)), maxBytes));
+      const room = this.roomBeside(await repo.usedBytes(tx, ownerId));
       const tooLarge =
         room < maxBytes
           ? new AppError('QUOTA_EXCEEDED', `You may upload ${room} more bytes`)
@@ -119,30 +119,32 @@ export class UploadsService {
     await repo.deleteReservation(this.deps.db, reservationId);
   }
 
+  /** Bytes the user may still upload, never more than one upload may be. */
+  async room(ownerId: string): Promise<number> {
+    return this.roomBeside(await repo.usedBytes(this.deps.db, ownerId));
+  }
+
   /**
-   * Creates the video in `uploading` state; its declared size counts against the quota at once. Without
-   * a size (tus creation-defer-length), the most one upload may be, within the quota, is reserved until
-   * declareLength(). A reservation given is turned into the video's size in the same transaction.
+   * Creates the video in `uploading` state; its size counts against the quota at once: the declared
+   * one, or for an upload whose length comes later (tus creation-defer-length) the room held for it
+   * until declareLength(). A reservation given is turned into the video's size in the same transaction.
    */
   async register(
     ownerId: string,
-    input: SourceInfo & { id: string; size?: number; reservationId?: string },
+    input: SourceInfo & { id: string; size: number; reservationId?: string },
   ): Promise<VideoRow> {
-    if (input.size !== undefined) this.assertSize(input.size);
+    this.assertSize(input.size);
     return this.deps.db.transaction().execute(async (tx) => {
       await repo.lockQuota(tx, ownerId);
       if (input.reservationId) await repo.deleteReservation(tx, input.reservationId);
       await this.checkUnfinished(tx, ownerId);
-      const used = await repo.usedBytes(tx, ownerId);
-      const size = input.size ?? Math.min(this.deps.config.maxBytes, this.deps.config.quotaBytes - used);
-      // A deferred upload needs room for at least one byte.
-      this.checkQuota(used, input.size ?? Math.max(size, 1));
+      this.checkQuota(await repo.usedBytes(tx, ownerId), input.size);
       return this.deps.videos.register(tx, {
         id: input.id,
         ownerId,
         title: input.title,
         filename: input.filename,
-        size,
+        size: input.size,
       });
     });
   }
@@ -237,6 +239,10 @@ export class UploadsService {
     if ((await repo.unfinishedUploads(tx, ownerId)) >= max) {
       throw new AppError('TOO_MANY_UPLOADS', `At most ${max} uploads may be unfinished at a time`);
     }
+  }
+
+  private roomBeside(used: number): number {
+    return Math.max(0, Math.min(this.deps.config.quotaBytes - used, this.deps.config.maxBytes));
   }
 
   private checkQuota(used: number, size: number): void {

@@ -12,7 +12,7 @@ import { AppError, problemSchema } from '../../platform/http/errors.ts';
 import { type HttpServer, noContent } from '../../platform/http/server.ts';
 import { CHECKSUM_ALGORITHMS, type ExpectedChecksum, parseChecksum } from './checksum.ts';
 import type { UploadsService } from './service.ts';
-import { type Admission, TUS_PATH, TUS_VERSION, type TusEndpoint } from './tus.ts';
+import { type Admission, type Creation, TUS_PATH, TUS_VERSION, type TusEndpoint } from './tus.ts';
 import { type DeferredLimit, invalid, offsetInvalid, unsupported } from './tus-errors.ts';
 
 const tags = ['uploads'];
@@ -37,21 +37,22 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
     await sendNodeResponse(hijack(reply), response);
   };
 
-  /** The size rule of a PATCH to an upload created without its length, which has not come yet. */
-  const deferredLimit = async (req: FastifyRequest, id: string, reserved: number) => {
-    if (!(await (await tus.store()).lengthDeferred(id))) return undefined;
+  /**
+   * The size rule of a request to an upload created without its length, while it has not come: the
+   * bytes reserved for it are the most it may hold. A PATCH that declares the length is checked here.
+   */
+  const deferredLimit = (req: FastifyRequest, reserved: number): DeferredLimit => {
     const tooLarge =
       reserved < uploads.maxBytes
         ? new AppError('QUOTA_EXCEEDED', `This upload may hold at most ${reserved} bytes`)
         : new AppError('UPLOAD_TOO_LARGE', `Uploads may be at most ${uploads.maxBytes} bytes`);
     const length = header(req, 'upload-length');
-    if (length !== undefined) {
+    if (req.method === 'PATCH' && length !== undefined) {
       if (!BYTES.test(length)) throw invalid('Upload-Length', 'must be a whole number of bytes');
       uploads.assertSize(Number(length));
       if (Number(length) > reserved) throw tooLarge;
     }
-    const limit: DeferredLimit = { bytes: reserved, tooLarge, declaresLength: length !== undefined };
-    return limit;
+    return { bytes: reserved, tooLarge, declaresLength: req.method === 'PATCH' && length !== undefined };
   };
 
   /** The video behind the caller's upload with this id; anyone else's upload is not found. */
@@ -114,13 +115,26 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
         const source = uploads.sourceInfo(meta.filename, meta.title);
         const ownerId = principalOf(req).userId;
         await uploads.assertDiskRoom(size ?? 0);
-        await uploads.assertQuota(ownerId, size ?? 1);
-        // creation-with-upload: the first bytes may carry a checksum as a PATCH's do.
-        const checksum =
-          req.headers['content-type'] === OFFSET_STREAM
-            ? parseChecksum(req.headers['upload-checksum'])
-            : undefined;
-        await forward(req, reply, { creation: { ownerId, source } }, checksum).catch((err) => {
+        let creation: Creation;
+        let limit: DeferredLimit | undefined;
+        if (size === undefined) {
+          // Until the length comes, the most one upload may be, within the quota, is held for it.
+          const room = await uploads.room(ownerId);
+          if (room === 0) throw new AppError('QUOTA_EXCEEDED', 'You may upload 0 more bytes');
+          creation = { ownerId, source, size: room };
+          limit = deferredLimit(req, room);
+        } else {
+          await uploads.assertQuota(ownerId, size);
+          creation = { ownerId, source, size };
+        }
+        // creation-with-upload: the first bytes may carry a checksum as a PATCH's do. Bytes that could
+        // not be kept are refused before the upload is made.
+        const withBody = req.headers['content-type'] === OFFSET_STREAM;
+        if (withBody && Number(req.headers['content-length'] ?? 0) > creation.size) {
+          throw limit?.tooLarge ?? new AppError('UPLOAD_LENGTH_EXCEEDED');
+        }
+        const checksum = withBody ? parseChecksum(req.headers['upload-checksum']) : undefined;
+        await forward(req, reply, { creation, limit }, checksum).catch((err) => {
           // The upload exists though its first bytes were refused: the client resumes it from 0.
           const id = reply.raw.getHeader('vireo-video-id');
           if (err instanceof AppError && err.code === 'CHECKSUM_MISMATCH' && id) {
@@ -203,7 +217,8 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
         const video = await ownUpload(req, req.params.id);
         if (video.source_key) throw finished(video.source_size);
         if (video.status !== 'uploading') throw gone(video.failure_message);
-        const limit = await deferredLimit(req, video.id, video.source_size ?? 0);
+        const deferred = await (await tus.store()).lengthDeferred(video.id);
+        const limit = deferred ? deferredLimit(req, video.source_size ?? 0) : undefined;
         await forward(req, reply, { uploadId: video.id, limit }, checksum);
       },
     });

@@ -21,6 +21,8 @@ export const TUS_VERSION = '1.0.0';
 export interface Creation {
   ownerId: string;
   source: SourceInfo;
+  /** Upload-Length, or without it (creation-defer-length) the bytes held until the length comes. */
+  size: number;
 }
 
 /**
@@ -32,7 +34,7 @@ export interface Admission {
   uploadId?: string;
   /** A creation let through (POST). */
   creation?: Creation;
-  /** A PATCH to an upload whose length is not known yet. */
+  /** A request to an upload whose length is not known yet. */
   limit?: DeferredLimit;
 }
 
@@ -137,11 +139,10 @@ export class TusEndpoint {
       onUploadCreate: async (req, upload) => {
         const creation = admissionOf(req)?.creation;
         if (!creation) throw new AppError('UPLOAD_NOT_FOUND');
-        // Without Upload-Length (creation-defer-length) the most the upload may hold is reserved.
         await this.uploads.register(creation.ownerId, {
           ...creation.source,
           id: upload.id,
-          size: upload.size,
+          size: creation.size,
         });
         nodeOf(req)?.res?.setHeader('Vireo-Video-Id', upload.id);
         return {};
