@@ -9,3 +9,6 @@ create table upload_reservations (
   expires_at timestamptz not null
 );
 create index upload_reservations_owner_id_idx on upload_reservations (owner_id, expires_at);
+
+-- Finds videos left uploading past the upload expiry (the expiry job), without reading every video.
+create index videos_uploading_created_at_idx on videos (created_at) where status = 'uploading';

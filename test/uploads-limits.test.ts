@@ -8,7 +8,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { UploadsService } from '../src/modules/uploads/index.ts';
+import { stopUploads, UploadsService, uploadJobs } from '../src/modules/uploads/index.ts';
 import { type ApiResponse, readResponse, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { assertProblem } from './helpers/problems.ts';
 import { createUpload, TUS_VERSION, tusFetch, tusMetadata } from './helpers/tus.ts';
@@ -220,5 +220,53 @@ describe('per-user upload limits', () => {
       [user.id],
     );
     assert.equal(rows[0].n, 0, 'no reservation stays');
+  });
+  it('the expiry job frees what a lost upload and a dead reservation held', async () => {
+    const user = await registerUser(t);
+    const token = user.access_token;
+    const lost = await createUpload(t, token, { size: 100 });
+    const lostId = lost.headers.get('vireo-video-id')!;
+    // Its files are gone (a lost disk, a bug) and it started two days ago: nothing will finish it.
+    await fs.rm(path.join(root, 'uploads', lostId));
+    await fs.rm(path.join(root, 'uploads', `${lostId}.json`));
+    const pool = t.app.database.pool;
+    await pool.query("update videos set created_at = now() - interval '2 days' where id = $1", [lostId]);
+    // A one-request upload whose node died while it streamed: its reservation is past its time.
+    await pool.query(
+      `insert into upload_reservations (id, owner_id, bytes, expires_at)
+       values (gen_random_uuid(), $1, $2, now() - interval '1 minute')`,
+      [user.id, 4 * MiB],
+    );
+    assert.equal(
+      (await createUpload(t, token, { size: 4 * MiB })).status,
+      201,
+      'a dead reservation takes nothing',
+    );
+    assertProblem(await createUpload(t, token, { size: 100 }), 429, 'TOO_MANY_UPLOADS');
+
+    const deps = {
+      db: t.app.database.db,
+      databaseUrl: t.db.url,
+      videos: t.app.videos,
+      store: t.app.store,
+      config: t.app.config.uploads,
+      logger: t.app.logger,
+    };
+    const [job] = uploadJobs(deps);
+    const ctx = { jobId: '1', attempts: 1, maxAttempts: 1, signal: new AbortController().signal };
+    try {
+      assert.equal(await job!.handler({}, ctx), 'done');
+    } finally {
+      await stopUploads(deps);
+    }
+    const video = await t.app.videos.get(lostId);
+    assert.equal(video?.status, 'failed');
+    assert.equal(video?.failure_code, 'UPLOAD_EXPIRED');
+    assert.equal((await createUpload(t, token, { size: 100 })).status, 201);
+    const { rows } = await pool.query(
+      'select count(*)::int as n from upload_reservations where owner_id = $1',
+      [user.id],
+    );
+    assert.equal(rows[0].n, 0);
   });
 });

@@ -9,8 +9,9 @@ export const expireUploadsJobName = 'uploads.expire_uploads';
 
 /**
  * Every 15 minutes: removes unfinished uploads older than UPLOAD_EXPIRY_SECONDS (their videos fail
- * with UPLOAD_EXPIRED), the temporary files and quota reservations of one-request uploads cut off by a
- * crash, and finishes completions a crash cut short.
+ * with UPLOAD_EXPIRED, as do videos left uploading with no upload behind them), the temporary files
+ * and quota reservations of one-request uploads cut off by a crash, and finishes completions a crash
+ * cut short.
  */
 export function expireUploadsJob(
   tus: TusEndpoint,
@@ -25,6 +26,7 @@ export function expireUploadsJob(
     handler: async () => {
       await tus.resumeCompletions();
       await (await tus.server()).cleanUpExpiredUploads();
+      await tus.abandonOrphans();
       await removeStaleForms(path.join(dir, 'forms'), Date.now() - expirySeconds * 1000);
       await uploads.removeExpiredReservations();
       return 'done';

@@ -51,6 +51,14 @@ export async function lockVideo(
   return rows[0];
 }
 
+/** Videos still uploading that were registered longer ago than this. */
+export async function uploadingSince(db: DbOrTx, seconds: number): Promise<string[]> {
+  const { rows } = await sql<{ id: string }>`
+    select id from videos
+    where status = 'uploading' and created_at < now() - make_interval(secs => ${seconds})`.execute(db);
+  return rows.map((r) => r.id);
+}
+
 export async function insertReservation(
   db: DbOrTx,
   r: { id: string; ownerId: string; bytes: number; ttlSeconds: number },

@@ -228,6 +228,11 @@ export class UploadsService {
     return video;
   }
 
+  /** Videos still uploading though they started longer ago than an upload may take. */
+  async overdueUploads(): Promise<string[]> {
+    return repo.uploadingSince(this.deps.db, this.deps.config.expirySeconds);
+  }
+
   /** Removes reservations whose request died with its node. */
   async removeExpiredReservations(): Promise<void> {
     await repo.deleteExpiredReservations(this.deps.db);

@@ -183,6 +183,19 @@ export class TusEndpoint {
     return true;
   }
 
+  /**
+   * Fails videos left `uploading` past the expiry with no upload behind them (its files lost, a node
+   * that died between registering a one-request upload and storing it), so that they stop counting
+   * against their owner's quota and unfinished uploads. Run after the expired uploads are removed.
+   */
+  async abandonOrphans(): Promise<void> {
+    const store = await this.store();
+    for (const id of await this.uploads.overdueUploads()) {
+      if (await store.has(id)) continue;
+      await this.uploads.abandon(id, 'UPLOAD_EXPIRED', 'The upload was not finished in time');
+    }
+  }
+
   /** Finishes every completion cut short; one that fails again waits for the next run. */
   async resumeCompletions(): Promise<void> {
     for (const id of await (await this.store()).sealedIds()) {

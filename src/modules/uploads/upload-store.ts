@@ -84,6 +84,11 @@ export class UploadStore extends FileStore {
     await super.declareUploadLength(id, size);
   }
 
+  /** Whether the upload's record is here (unfinished, or sealed and being completed). */
+  async has(id: string): Promise<boolean> {
+    return (await this.configstore.get(id)) !== undefined;
+  }
+
   /** Whether the upload was created without its length and has not declared it yet. */
   async lengthDeferred(id: string): Promise<boolean> {
     const info = await this.configstore.get(id);
