@@ -67,7 +67,10 @@ export const configSchema = z.object({
   STORAGE_DIR: z.string().min(1).optional(),
   UPLOAD_DIR: z.string().min(1).optional(),
   UPLOAD_MAX_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(8 * 1024 ** 3),
-  UPLOAD_QUOTA_BYTES: int(0, Number.MAX_SAFE_INTEGER).default(100 * 1024 ** 3),
+  UPLOAD_QUOTA_BYTES: int(0, Number.MAX_SAFE_INTEGER).default(10 * 1024 ** 3),
+  UPLOAD_MAX_UNFINISHED: int(1, 10_000).default(10),
+  UPLOAD_MIN_FREE_BYTES: int(0, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
+  UPLOAD_MIN_FREE_PERCENT: int(0, 100).default(5),
   UPLOAD_EXPIRY_SECONDS: int(60, 30 * 86_400).default(86_400),
   UPLOAD_LOCK_TIMEOUT_MS: int(100, 300_000).default(30_000),
   MAX_VIDEO_DURATION_SECONDS: int(1, 86_400).default(6 * 3600),
@@ -114,6 +117,11 @@ export interface Config {
     dir: string;
     maxBytes: number;
     quotaBytes: number;
+    /** Uploads one user may have unfinished at a time. */
+    maxUnfinished: number;
+    /** Free space a new upload must leave on the upload folder's disk: the larger of the two. */
+    minFreeBytes: number;
+    minFreePercent: number;
     expirySeconds: number;
     /** How long a request waits for another request writing the same upload. */
     lockTimeoutMs: number;
@@ -197,6 +205,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       dir: path.resolve(c.UPLOAD_DIR ?? path.join(dataDir, 'uploads')),
       maxBytes: c.UPLOAD_MAX_BYTES,
       quotaBytes: c.UPLOAD_QUOTA_BYTES,
+      maxUnfinished: c.UPLOAD_MAX_UNFINISHED,
+      minFreeBytes: c.UPLOAD_MIN_FREE_BYTES,
+      minFreePercent: c.UPLOAD_MIN_FREE_PERCENT,
       expirySeconds: c.UPLOAD_EXPIRY_SECONDS,
       lockTimeoutMs: c.UPLOAD_LOCK_TIMEOUT_MS,
     },

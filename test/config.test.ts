@@ -202,6 +202,32 @@ describe('loadConfig', () => {
     }
   });
 
+  it('limits uploads by default: 10 GiB quota, 10 unfinished uploads, a free-space floor', () => {
+    const { uploads } = loadConfig({});
+    assert.equal(uploads.quotaBytes, 10 * 1024 ** 3);
+    assert.equal(uploads.maxBytes, 8 * 1024 ** 3);
+    assert.equal(uploads.maxUnfinished, 10);
+    assert.equal(uploads.minFreeBytes, 1024 ** 3);
+    assert.equal(uploads.minFreePercent, 5);
+    const set = loadConfig({
+      UPLOAD_QUOTA_BYTES: '1000',
+      UPLOAD_MAX_UNFINISHED: '3',
+      UPLOAD_MIN_FREE_BYTES: '0',
+      UPLOAD_MIN_FREE_PERCENT: '100',
+    }).uploads;
+    assert.deepEqual(
+      [set.quotaBytes, set.maxUnfinished, set.minFreeBytes, set.minFreePercent],
+      [1000, 3, 0, 100],
+    );
+    for (const [name, value] of [
+      ['UPLOAD_MAX_UNFINISHED', '0'],
+      ['UPLOAD_MIN_FREE_PERCENT', '101'],
+      ['UPLOAD_MIN_FREE_BYTES', '-1'],
+    ] as const) {
+      assert.match(configError({ [name]: value }).message, new RegExp(`\\b${name}\\b`));
+    }
+  });
+
   it('ignores variables it does not know', () => {
     assert.equal(loadConfig({ PATH: '/usr/bin', SOMETHING_ELSE: 'x' }).http.port, 8080);
   });

@@ -1,5 +1,6 @@
 // Starts a real Vireo (HTTP server on a free port, job worker, its own database) inside the test process.
 import fs from 'node:fs/promises';
+import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { type App, type AppOptions, startApp } from '../../src/app.ts';
@@ -77,6 +78,29 @@ export async function api<T = any>(
     // not JSON: keep the text
   }
   return { status: res.status, headers: res.headers, body: parsed as T };
+}
+
+/** The answer to a request made with node:http, read whole as api() reads its own. */
+export function readResponse(res: http.IncomingMessage): Promise<ApiResponse> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('error', reject);
+    res.on('end', () => {
+      const text = Buffer.concat(chunks).toString();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        // not JSON: keep the text
+      }
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(res.headers)) {
+        if (value !== undefined) headers.set(name, String(value));
+      }
+      resolve({ status: res.statusCode ?? 0, headers, body: parsed });
+    });
+  });
 }
 
 let counter = 0;

@@ -43,6 +43,6 @@ export async function stopUploads(deps: UploadsDeps): Promise<void> {
 
 /** Scheduled jobs of this module (expired incomplete uploads are removed). */
 export function uploadJobs(deps: UploadsDeps): AnyJob[] {
-  const { tus } = uploadsOf(deps);
-  return [expireUploadsJob(tus, deps.config.dir, deps.config.expirySeconds)];
+  const { service, tus } = uploadsOf(deps);
+  return [expireUploadsJob(tus, service, deps.config.dir, deps.config.expirySeconds)];
 }

@@ -12,7 +12,7 @@ import { principalOf } from '../../platform/http/auth-guard.ts';
 import { AppError, problemSchema } from '../../platform/http/errors.ts';
 import type { HttpServer } from '../../platform/http/server.ts';
 import { uploadedVideo } from './schema.ts';
-import type { UploadsService } from './service.ts';
+import type { Reservation, UploadsService } from './service.ts';
 
 const MAX_TITLE_BYTES = 4096;
 /** Room in a form for the title, part headers and boundaries beside the file itself. */
@@ -31,8 +31,11 @@ export function plainUploadRoutes(app: HttpServer, uploads: UploadsService, dir:
         consumes: ['multipart/form-data'],
         response: {
           201: uploadedVideo,
+          400: problemSchema.describe('MALFORMED_REQUEST (a form that cannot be read) or VALIDATION_FAILED'),
           413: problemSchema.describe('UPLOAD_TOO_LARGE or QUOTA_EXCEEDED'),
           415: problemSchema.describe('UNSUPPORTED_MEDIA_TYPE'),
+          429: problemSchema.describe('TOO_MANY_UPLOADS: too many uploads unfinished'),
+          507: problemSchema.describe('INSUFFICIENT_STORAGE: the server is short of disk space for uploads'),
         },
       },
       handler: async (req, reply) => {
@@ -40,14 +43,23 @@ export function plainUploadRoutes(app: HttpServer, uploads: UploadsService, dir:
         if (!req.isMultipart()) {
           throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send multipart/form-data with a `file` field');
         }
-        const form = await receiveForm(req, uploads, ownerId, path.join(dir, 'forms'));
+        const length = Number(req.headers['content-length']);
+        const declared = Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+        await uploads.assertDiskRoom(declared ?? 0);
+        // Room in the quota is held before a byte is stored, so that two uploads cannot both take it.
+        const reservation = await uploads.reserve(ownerId, declared, FORM_OVERHEAD);
         try {
-          const source = uploads.sourceInfo(form.filename, form.title);
-          const video = await uploads.accept(ownerId, source, form.file, form.size);
-          reply.header('location', `/api/v1/videos/${video.id}`);
-          return reply.status(201).send({ id: video.id, status: video.status });
+          const form = await receiveForm(req, reservation, path.join(dir, 'forms'));
+          try {
+            const source = uploads.sourceInfo(form.filename, form.title);
+            const video = await uploads.accept(ownerId, source, { ...form, reservationId: reservation.id });
+            reply.header('location', `/api/v1/videos/${video.id}`);
+            return reply.status(201).send({ id: video.id, status: video.status });
+          } finally {
+            await fs.rm(form.file, { force: true });
+          }
         } finally {
-          await fs.rm(form.file, { force: true });
+          await uploads.release(reservation.id);
         }
       },
     });
@@ -61,27 +73,14 @@ interface ReceivedForm {
   title?: string;
 }
 
-/** Streams the `file` part to disk within the user's room, and collects the title before or after it. */
-async function receiveForm(
-  req: FastifyRequest,
-  uploads: UploadsService,
-  ownerId: string,
-  dir: string,
-): Promise<ReceivedForm> {
-  const room = await uploads.room(ownerId);
-  const tooLarge = () =>
-    // The room is the smaller of the size limit and what is left of the quota.
-    room < uploads.maxBytes
-      ? new AppError('QUOTA_EXCEEDED', `You may upload ${room} more bytes`)
-      : new AppError('UPLOAD_TOO_LARGE', `Uploads may be at most ${uploads.maxBytes} bytes`);
-  // A form declared far larger than the room is refused before a byte of it is stored.
-  if (Number(req.headers['content-length']) > room + FORM_OVERHEAD) throw tooLarge();
+/** Streams the `file` part to disk within the room reserved, and collects the title before or after it. */
+async function receiveForm(req: FastifyRequest, room: Reservation, dir: string): Promise<ReceivedForm> {
   await fs.mkdir(dir, { recursive: true });
   const file = path.join(dir, `${uuidv7()}.part`);
   const form: ReceivedForm = { file, size: -1 };
   try {
     const parts = req.parts({
-      limits: { fileSize: room, files: 1, fields: 4, fieldSize: MAX_TITLE_BYTES, parts: 5 },
+      limits: { fileSize: room.bytes, files: 1, fields: 4, fieldSize: MAX_TITLE_BYTES, parts: 5 },
     });
     for await (const part of parts) {
       if (part.type === 'field') {
@@ -93,7 +92,7 @@ async function receiveForm(
         continue;
       }
       await pipeline(part.file, createWriteStream(file));
-      if (part.file.truncated) throw tooLarge();
+      if (part.file.truncated) throw room.tooLarge;
       form.filename = part.filename;
       form.size = (await fs.stat(file)).size;
     }
@@ -105,6 +104,17 @@ async function receiveForm(
     return form;
   } catch (err) {
     await fs.rm(file, { force: true });
-    throw err;
+    throw formError(err);
   }
+}
+
+/**
+ * A form the parser could not read (no boundary, a malformed part header, a body that ends before the
+ * form does) is the client's fault: 400. Our own errors, the plugin's (with their status) and those of
+ * the disk stay as they are.
+ */
+function formError(err: unknown): unknown {
+  if (err instanceof AppError || !(err instanceof Error)) return err;
+  if ('statusCode' in err || 'syscall' in err) return err;
+  return new AppError('MALFORMED_REQUEST', `The form could not be read: ${err.message}`);
 }

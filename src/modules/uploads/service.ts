@@ -3,6 +3,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { uuidv7 } from 'uuidv7';
+import type { DbOrTx } from '../../platform/db/database.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
 import { AppError, type FieldError } from '../../platform/http/errors.ts';
 import { enqueue } from '../../platform/jobs/enqueue.ts';
@@ -16,10 +17,22 @@ export const sourceKey = (videoId: string) => `sources/${videoId}/original`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_FILENAME = 255;
 const MAX_TITLE = 200;
+// NUL is refused by PostgreSQL; the other control characters have no place in a name or a title either.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const NO_CONTROL = 'must not hold control characters';
 
 export interface SourceInfo {
   filename: string;
   title: string;
+}
+
+/** Room a one-request upload holds in its uploader's quota while its file streams in. */
+export interface Reservation {
+  id: string;
+  bytes: number;
+  /** What a file larger than `bytes` is answered. */
+  tooLarge: AppError;
 }
 
 export class UploadsService {
@@ -35,9 +48,11 @@ export class UploadsService {
     const name = filename?.trim() ?? '';
     if (!name) fields.push({ field: 'filename', message: 'is required' });
     else if (name.length > MAX_FILENAME) fields.push({ field: 'filename', message: 'is too long' });
+    else if (CONTROL.test(name)) fields.push({ field: 'filename', message: NO_CONTROL });
     const given = title?.trim();
     if (title != null && !given) fields.push({ field: 'title', message: 'must not be empty' });
     else if (given && given.length > MAX_TITLE) fields.push({ field: 'title', message: 'is too long' });
+    else if (given && CONTROL.test(given)) fields.push({ field: 'title', message: NO_CONTROL });
     if (fields.length) {
       throw new AppError('VALIDATION_FAILED', `Invalid ${fields.map((f) => f.field).join(', ')}`, { fields });
     }
@@ -58,17 +73,71 @@ export class UploadsService {
     this.checkQuota(await repo.usedBytes(this.deps.db, ownerId), size);
   }
 
-  /** Bytes the user may still upload, never more than one upload may be. */
-  async room(ownerId: string): Promise<number> {
-    const left = this.deps.config.quotaBytes - (await repo.usedBytes(this.deps.db, ownerId));
-    return Math.max(0, Math.min(left, this.deps.config.maxBytes));
+  /**
+   * Refuses a new upload of `size` bytes (0 when unknown) when the upload folder's file system would be
+   * left with less free space than UPLOAD_MIN_FREE_BYTES or UPLOAD_MIN_FREE_PERCENT, whichever is more.
+   */
+  async assertDiskRoom(size: number): Promise<void> {
+    const { dir, minFreeBytes, minFreePercent } = this.deps.config;
+    await fs.mkdir(dir, { recursive: true });
+    const disk = await fs.statfs(dir);
+    const free = disk.bavail * disk.bsize;
+    const floor = Math.max(minFreeBytes, (disk.blocks * disk.bsize * minFreePercent) / 100);
+    if (free - size < floor) {
+      this.deps.logger.warn({ dir, free, floor, size }, 'upload refused: the upload disk is short of space');
+      throw new AppError('INSUFFICIENT_STORAGE');
+    }
   }
 
-  /** Creates the video in `uploading` state; its declared size counts against the quota at once. */
-  async register(ownerId: string, input: SourceInfo & { id: string; size: number }): Promise<VideoRow> {
+  /**
+   * Holds room in the quota for a one-request upload before its file streams in: the form's declared
+   * length, or the most one upload may be when it declares none. `overhead` is what the form may hold
+   * beside the file. Checked and written under the user's quota lock, so two uploads cannot both take
+   * the same room; release() gives it back, register() turns it into the video's size.
+   */
+  async reserve(ownerId: string, declared: number | undefined, overhead: number): Promise<Reservation> {
+    const { maxBytes, expirySeconds } = this.deps.config;
+    return this.deps.db.transaction().execute(async (tx) => {
+      await repo.lockQuota(tx, ownerId);
+      await this.checkUnfinished(tx, ownerId);
+      const room = this.roomBeside(await repo.usedBytes(tx, ownerId));
+      const tooLarge =
+        room < maxBytes
+          ? new AppError('QUOTA_EXCEEDED', `You may upload ${room} more bytes`)
+          : new AppError('UPLOAD_TOO_LARGE', `Uploads may be at most ${maxBytes} bytes`);
+      // A form declared far larger than the room is refused before a byte of it is stored.
+      if (declared !== undefined && declared > room + overhead) throw tooLarge;
+      const bytes = Math.min(declared ?? room, room);
+      const id = uuidv7();
+      await repo.insertReservation(tx, { id, ownerId, bytes, ttlSeconds: expirySeconds });
+      return { id, bytes, tooLarge };
+    });
+  }
+
+  /** Gives back the room of a reservation (nothing if register() took it already). */
+  async release(reservationId: string): Promise<void> {
+    await repo.deleteReservation(this.deps.db, reservationId);
+  }
+
+  /** Bytes the user may still upload, never more than one upload may be. */
+  async room(ownerId: string): Promise<number> {
+    return this.roomBeside(await repo.usedBytes(this.deps.db, ownerId));
+  }
+
+  /**
+   * Creates the video in `uploading` state; its size counts against the quota at once: the declared
+   * one, or for an upload whose length comes later (tus creation-defer-length) the room held for it
+   * until declareLength(). A reservation given is turned into the video's size in the same transaction.
+   */
+  async register(
+    ownerId: string,
+    input: SourceInfo & { id: string; size: number; reservationId?: string },
+  ): Promise<VideoRow> {
     this.assertSize(input.size);
     return this.deps.db.transaction().execute(async (tx) => {
       await repo.lockQuota(tx, ownerId);
+      if (input.reservationId) await repo.deleteReservation(tx, input.reservationId);
+      await this.checkUnfinished(tx, ownerId);
       this.checkQuota(await repo.usedBytes(tx, ownerId), input.size);
       return this.deps.videos.register(tx, {
         id: input.id,
@@ -77,6 +146,23 @@ export class UploadsService {
         filename: input.filename,
         size: input.size,
       });
+    });
+  }
+
+  /**
+   * The length of an upload created without one: it must fit the room reserved at creation, which then
+   * shrinks to it. tus calls it under the upload's lock, once.
+   */
+  async declareLength(id: string, size: number): Promise<void> {
+    this.assertSize(size);
+    await this.deps.db.transaction().execute(async (tx) => {
+      const video = await repo.lockVideo(tx, id);
+      if (video?.status !== 'uploading') throw new AppError('UPLOAD_GONE');
+      const reserved = video.source_size ?? 0;
+      if (size > reserved) {
+        throw new AppError('QUOTA_EXCEEDED', `This upload may hold at most ${reserved} bytes`);
+      }
+      await this.deps.videos.declareSourceSize(tx, id, size);
     });
   }
 
@@ -106,9 +192,17 @@ export class UploadsService {
     this.deps.logger.info({ videoId: id, size }, 'upload complete');
   }
 
-  /** The one-request upload: the file is whole already, so completion follows registration at once. */
-  async accept(ownerId: string, source: SourceInfo, file: string, size: number): Promise<VideoRow> {
-    const video = await this.register(ownerId, { ...source, id: uuidv7(), size });
+  /**
+   * The one-request upload: the file is whole already, so completion follows registration at once. The
+   * reservation made before it streamed becomes the video's size.
+   */
+  async accept(
+    ownerId: string,
+    source: SourceInfo,
+    upload: { file: string; size: number; reservationId: string },
+  ): Promise<VideoRow> {
+    const { file, size, reservationId } = upload;
+    const video = await this.register(ownerId, { ...source, id: uuidv7(), size, reservationId });
     try {
       await this.complete(video.id, file, size);
     } catch (err) {
@@ -132,6 +226,28 @@ export class UploadsService {
       throw new AppError('UPLOAD_NOT_FOUND', 'No such upload');
     }
     return video;
+  }
+
+  /** Videos still uploading though they started longer ago than an upload may take. */
+  async overdueUploads(): Promise<string[]> {
+    return repo.uploadingSince(this.deps.db, this.deps.config.expirySeconds);
+  }
+
+  /** Removes reservations whose request died with its node. */
+  async removeExpiredReservations(): Promise<void> {
+    await repo.deleteExpiredReservations(this.deps.db);
+  }
+
+  /** UPLOAD_MAX_UNFINISHED: a user may not open uploads without end. Call under the quota lock. */
+  private async checkUnfinished(tx: DbOrTx, ownerId: string): Promise<void> {
+    const max = this.deps.config.maxUnfinished;
+    if ((await repo.unfinishedUploads(tx, ownerId)) >= max) {
+      throw new AppError('TOO_MANY_UPLOADS', `At most ${max} uploads may be unfinished at a time`);
+    }
+  }
+
+  private roomBeside(used: number): number {
+    return Math.max(0, Math.min(this.deps.config.quotaBytes - used, this.deps.config.maxBytes));
   }
 
   private checkQuota(used: number, size: number): void {

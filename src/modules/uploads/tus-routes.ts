@@ -12,18 +12,47 @@ import { AppError, problemSchema } from '../../platform/http/errors.ts';
 import { type HttpServer, noContent } from '../../platform/http/server.ts';
 import { CHECKSUM_ALGORITHMS, type ExpectedChecksum, parseChecksum } from './checksum.ts';
 import type { UploadsService } from './service.ts';
-import { TUS_PATH, TUS_VERSION, type TusEndpoint } from './tus.ts';
+import { type Admission, type Creation, TUS_PATH, TUS_VERSION, type TusEndpoint } from './tus.ts';
+import { type DeferredLimit, invalid, offsetInvalid, unsupported } from './tus-errors.ts';
 
 const tags = ['uploads'];
 const idParams = z.object({ id: z.string() });
 const problem = (codes: string) => problemSchema.describe(codes);
 const OFFSET_STREAM = 'application/offset+octet-stream';
+/** Upload-Offset and Upload-Length: a whole number of bytes, written as tus requires (no leading 0). */
+const BYTES = /^(0|[1-9]\d*)$/;
 
 export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndpoint): void {
-  /** Hands the request to tus; our own errors inside it are answered as problems, like any other. */
-  const forward = async (req: FastifyRequest, reply: FastifyReply, checksum?: ExpectedChecksum) => {
-    const response = await tus.handle(req.raw, reply.raw, checksum);
+  /**
+   * Hands the request to tus, which acts on what the route admitted (the upload it found the caller to
+   * own); tus's refusals are answered as problems, like any other.
+   */
+  const forward = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    admission: Admission = {},
+    checksum?: ExpectedChecksum,
+  ) => {
+    const response = await tus.handle(req.raw, reply.raw, admission, checksum);
     await sendNodeResponse(hijack(reply), response);
+  };
+
+  /**
+   * The size rule of a request to an upload created without its length, while it has not come: the
+   * bytes reserved for it are the most it may hold. A PATCH that declares the length is checked here.
+   */
+  const deferredLimit = (req: FastifyRequest, reserved: number): DeferredLimit => {
+    const tooLarge =
+      reserved < uploads.maxBytes
+        ? new AppError('QUOTA_EXCEEDED', `This upload may hold at most ${reserved} bytes`)
+        : new AppError('UPLOAD_TOO_LARGE', `Uploads may be at most ${uploads.maxBytes} bytes`);
+    const length = header(req, 'upload-length');
+    if (req.method === 'PATCH' && length !== undefined) {
+      if (!BYTES.test(length)) throw invalid('Upload-Length', 'must be a whole number of bytes');
+      uploads.assertSize(Number(length));
+      if (Number(length) > reserved) throw tooLarge;
+    }
+    return { bytes: reserved, tooLarge, declaresLength: req.method === 'PATCH' && length !== undefined };
   };
 
   /** The video behind the caller's upload with this id; anyone else's upload is not found. */
@@ -65,31 +94,47 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
           'extension). With Content-Type application/offset+octet-stream, the body is the first bytes.',
         response: {
           201: noContent.describe('Created: Location, Vireo-Video-Id, Upload-Expires (and Upload-Offset)'),
-          400: problem('CHECKSUM_ALGORITHM_UNSUPPORTED or VALIDATION_FAILED'),
+          400: problem(
+            'CHECKSUM_ALGORITHM_UNSUPPORTED, TUS_EXTENSION_UNSUPPORTED or VALIDATION_FAILED (Upload-Length, ' +
+              'Upload-Defer-Length, Upload-Metadata)',
+          ),
           412: problem('TUS_VERSION_UNSUPPORTED'),
-          413: problem('UPLOAD_TOO_LARGE or QUOTA_EXCEEDED'),
+          413: problem('UPLOAD_TOO_LARGE, UPLOAD_LENGTH_EXCEEDED or QUOTA_EXCEEDED'),
+          429: problem('TOO_MANY_UPLOADS: finish or terminate an unfinished upload first'),
           460: problem('CHECKSUM_MISMATCH: the upload exists (Location) but holds none of the body'),
+          507: problem('INSUFFICIENT_STORAGE: the server is short of disk space for uploads'),
         },
       },
       handler: async (req, reply) => {
         checkVersion(req);
-        const length = req.headers['upload-length'];
-        // Without a valid length, tus refuses the creation itself.
-        if (typeof length === 'string' && /^\d+$/.test(length)) {
-          const size = Number(length);
-          uploads.assertSize(size, { 'Tus-Max-Size': String(uploads.maxBytes) });
-          const meta = metadataOf(req.headers['upload-metadata']);
-          const source = uploads.sourceInfo(meta.filename, meta.title);
-          const ownerId = principalOf(req).userId;
+        if (header(req, 'upload-concat') !== undefined) throw unsupported('concatenation');
+        // undefined: creation-defer-length, the length comes with a later PATCH.
+        const size = lengthOf(req);
+        if (size !== undefined) uploads.assertSize(size, { 'Tus-Max-Size': String(uploads.maxBytes) });
+        const meta = metadataOf(req.headers['upload-metadata']);
+        const source = uploads.sourceInfo(meta.filename, meta.title);
+        const ownerId = principalOf(req).userId;
+        await uploads.assertDiskRoom(size ?? 0);
+        let creation: Creation;
+        let limit: DeferredLimit | undefined;
+        if (size === undefined) {
+          // Until the length comes, the most one upload may be, within the quota, is held for it.
+          const room = await uploads.room(ownerId);
+          if (room === 0) throw new AppError('QUOTA_EXCEEDED', 'You may upload 0 more bytes');
+          creation = { ownerId, source, size: room };
+          limit = deferredLimit(req, room);
+        } else {
           await uploads.assertQuota(ownerId, size);
-          tus.admit(req.raw, { ownerId, source });
+          creation = { ownerId, source, size };
         }
-        // creation-with-upload: the first bytes may carry a checksum as a PATCH's do.
-        const checksum =
-          req.headers['content-type'] === OFFSET_STREAM
-            ? parseChecksum(req.headers['upload-checksum'])
-            : undefined;
-        await forward(req, reply, checksum).catch((err) => {
+        // creation-with-upload: the first bytes may carry a checksum as a PATCH's do. Bytes that could
+        // not be kept are refused before the upload is made.
+        const withBody = req.headers['content-type'] === OFFSET_STREAM;
+        if (withBody && Number(req.headers['content-length'] ?? 0) > creation.size) {
+          throw limit?.tooLarge ?? new AppError('UPLOAD_LENGTH_EXCEEDED');
+        }
+        const checksum = withBody ? parseChecksum(req.headers['upload-checksum']) : undefined;
+        await forward(req, reply, { creation, limit }, checksum).catch((err) => {
           // The upload exists though its first bytes were refused: the client resumes it from 0.
           const id = reply.raw.getHeader('vireo-video-id');
           if (err instanceof AppError && err.code === 'CHECKSUM_MISMATCH' && id) {
@@ -104,7 +149,8 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
       config: { auth: 'user' },
       schema: {
         tags,
-        summary: 'tus: the offset to resume from (Upload-Offset, Upload-Length, Upload-Expires)',
+        summary:
+          'tus: the offset to resume from (Upload-Offset, Upload-Length or Upload-Defer-Length, Upload-Expires)',
         params: idParams,
         response: {
           404: problem('UPLOAD_NOT_FOUND'),
@@ -128,7 +174,7 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
         if (video.status !== 'uploading') throw gone(video.failure_message);
         const expires = await (await tus.store()).expiresAt(video.id);
         if (expires) reply.header('Upload-Expires', expires.toUTCString());
-        await forward(req, reply);
+        await forward(req, reply, { uploadId: video.id });
       },
     });
 
@@ -139,17 +185,23 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
         summary: 'tus: append bytes at Upload-Offset',
         description:
           'With `Upload-Checksum: <algorithm> <base64 digest>` (tus checksum extension; algorithms in ' +
-          'Tus-Checksum-Algorithm), a body that does not match is discarded whole and answered 460.',
+          'Tus-Checksum-Algorithm), a body that does not match is discarded whole and answered 460. An ' +
+          'upload created with Upload-Defer-Length: 1 takes its Upload-Length with a PATCH, once.',
         params: idParams,
         response: {
           204: noContent.describe(
             'The new Upload-Offset; the video is `uploaded` once it reaches the length',
           ),
-          400: problem('CHECKSUM_ALGORITHM_UNSUPPORTED or VALIDATION_FAILED (Upload-Checksum)'),
+          400: problem(
+            'UPLOAD_OFFSET_INVALID, CHECKSUM_ALGORITHM_UNSUPPORTED, UPLOAD_INTERRUPTED or VALIDATION_FAILED ' +
+              '(Upload-Checksum, Upload-Length)',
+          ),
           404: problem('UPLOAD_NOT_FOUND'),
-          409: problem('Upload-Offset mismatch, or UPLOAD_FINISHED'),
+          409: problem('UPLOAD_OFFSET_MISMATCH (HEAD tells the offset), or UPLOAD_FINISHED'),
           410: problem('UPLOAD_GONE'),
+          413: problem('UPLOAD_LENGTH_EXCEEDED, or UPLOAD_TOO_LARGE or QUOTA_EXCEEDED (deferred length)'),
           415: problem('UNSUPPORTED_MEDIA_TYPE'),
+          423: problem('UPLOAD_LOCKED'),
           460: problem('CHECKSUM_MISMATCH: nothing of the body was kept'),
         },
       },
@@ -159,10 +211,15 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
           throw new AppError('UNSUPPORTED_MEDIA_TYPE', `PATCH bodies must be ${OFFSET_STREAM}`);
         }
         const checksum = parseChecksum(req.headers['upload-checksum']);
+        const offset = header(req, 'upload-offset');
+        if (offset === undefined) throw offsetInvalid('is required');
+        if (!BYTES.test(offset)) throw offsetInvalid('must be a whole number of bytes');
         const video = await ownUpload(req, req.params.id);
         if (video.source_key) throw finished(video.source_size);
         if (video.status !== 'uploading') throw gone(video.failure_message);
-        await forward(req, reply, checksum);
+        const deferred = await (await tus.store()).lengthDeferred(video.id);
+        const limit = deferred ? deferredLimit(req, video.source_size ?? 0) : undefined;
+        await forward(req, reply, { uploadId: video.id, limit }, checksum);
       },
     });
 
@@ -185,7 +242,7 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
         if (video.status !== 'uploading') throw gone(video.failure_message);
         // The video fails first: were the removal to fail, the expiry job still removes the file.
         await uploads.abandon(video.id, 'UPLOAD_TERMINATED', 'The uploader terminated the upload');
-        await forward(req, reply);
+        await forward(req, reply, { uploadId: video.id });
       },
     });
   });
@@ -208,6 +265,30 @@ function checkVersion(req: FastifyRequest): void {
       headers: { 'Tus-Version': TUS_VERSION },
     });
   }
+}
+
+/** A request header given once; repeated, its values are joined and so refused as malformed. */
+function header(req: FastifyRequest, name: string): string | undefined {
+  const value = req.headers[name];
+  return value === undefined ? undefined : String(value);
+}
+
+/** Upload-Length of a creation, or undefined with Upload-Defer-Length: 1 (creation-defer-length). */
+function lengthOf(req: FastifyRequest): number | undefined {
+  const length = header(req, 'upload-length');
+  const defer = header(req, 'upload-defer-length');
+  if (defer !== undefined) {
+    if (defer !== '1') throw invalid('Upload-Defer-Length', 'must be 1');
+    if (length !== undefined) throw invalid('Upload-Defer-Length', 'must not come with Upload-Length');
+    return undefined;
+  }
+  if (length === undefined || !BYTES.test(length)) {
+    throw invalid(
+      'Upload-Length',
+      'must be a whole number of bytes, or deferred with Upload-Defer-Length: 1',
+    );
+  }
+  return Number(length);
 }
 
 function metadataOf(header: string | string[] | undefined): Record<string, string | null> {

@@ -3,7 +3,7 @@
 import fs from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { ERRORS, EVENTS, Server } from '@tus/server';
+import { EVENTS, Server } from '@tus/server';
 import { NodeRequest } from 'srvx/node';
 import { uuidv7 } from 'uuidv7';
 import { AppError } from '../../platform/http/errors.ts';
@@ -11,6 +11,7 @@ import { type ExpectedChecksum, withChecksum } from './checksum.ts';
 import type { UploadsDeps } from './deps.ts';
 import { PgLocker } from './pg-locker.ts';
 import type { SourceInfo, UploadsService } from './service.ts';
+import { type DeferredLimit, problemOfTusAnswer, problemOfTusError } from './tus-errors.ts';
 import { UploadStore } from './upload-store.ts';
 
 export const TUS_PATH = '/api/v1/uploads';
@@ -20,6 +21,21 @@ export const TUS_VERSION = '1.0.0';
 export interface Creation {
   ownerId: string;
   source: SourceInfo;
+  /** Upload-Length, or without it (creation-defer-length) the bytes held until the length comes. */
+  size: number;
+}
+
+/**
+ * What the route decided about one request before tus sees it. tus acts on `uploadId` and on no id it
+ * could read from the URL: the URL's last segment may be anything (`/uploads/<mine>?/<yours>`).
+ */
+export interface Admission {
+  /** The upload the caller was found to own (HEAD, PATCH, DELETE). */
+  uploadId?: string;
+  /** A creation let through (POST). */
+  creation?: Creation;
+  /** A request to an upload whose length is not known yet. */
+  limit?: DeferredLimit;
 }
 
 /** What tus hands its hooks: a web Request that still carries the Node request and response. */
@@ -27,9 +43,9 @@ type CarriesNode = { runtime?: { node?: { req: IncomingMessage; res?: ServerResp
 const nodeOf = (req: unknown) => (req as CarriesNode).runtime?.node;
 
 export class TusEndpoint {
-  private readonly creations = new WeakMap<IncomingMessage, Creation>();
-  /** Our own errors raised inside tus, answered as problems once tus is done with the request. */
-  private readonly failures = new WeakMap<IncomingMessage, AppError>();
+  private readonly admissions = new WeakMap<IncomingMessage, Admission>();
+  /** Errors raised inside tus, answered as problems once tus is done with the request. */
+  private readonly failures = new WeakMap<IncomingMessage, Error>();
   private built?: Promise<{ server: Server; store: UploadStore; locker: PgLocker }>;
 
   constructor(
@@ -37,28 +53,32 @@ export class TusEndpoint {
     private readonly uploads: UploadsService,
   ) {}
 
-  /** Lets the creation in this request through, on behalf of this user. */
-  admit(req: IncomingMessage, creation: Creation): void {
-    this.creations.set(req, creation);
-  }
-
   async server(): Promise<Server> {
     return (await this.build()).server;
   }
 
   /**
-   * Lets tus handle one request and answers its response, unsent. Throws our own error (AppError) when
-   * one stopped tus, for the caller to answer as a problem rather than tus's plain text.
+   * Lets tus handle one request, as the route admitted it, and answers its response, unsent. Any error
+   * answer is thrown instead (an AppError, or another error for an internal failure), for the caller to
+   * answer as a problem rather than tus's plain text.
    */
-  async handle(req: IncomingMessage, res: ServerResponse, checksum?: ExpectedChecksum): Promise<Response> {
+  async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    admission: Admission = {},
+    checksum?: ExpectedChecksum,
+  ): Promise<Response> {
     const server = await this.server();
+    this.admissions.set(req, admission);
     const response = await withChecksum(checksum, () => server.handleWeb(new NodeRequest({ req, res })));
+    if (response.status < 400) return response;
     const failure = this.failures.get(req);
     if (failure) {
       await response.body?.cancel();
       throw failure;
     }
-    return response;
+    // Written by tus itself before any handler ran: its header checks.
+    throw problemOfTusAnswer(response.status, await response.text());
   }
 
   /** Releases the upload locks' connection; the app calls it once no request or job is running. */
@@ -97,12 +117,19 @@ export class TusEndpoint {
       locker,
       logger,
       onExpired: (id) => this.uploads.abandon(id, 'UPLOAD_EXPIRED', 'The upload was not finished in time'),
+      onLengthDeclared: (id, size) => this.uploads.declareLength(id, size),
     });
+    const admissionOf = (req: unknown) => {
+      const node = nodeOf(req);
+      return node && this.admissions.get(node.req);
+    };
     const server = new Server({
       path: TUS_PATH,
       datastore: store,
       locker,
-      maxSize: config.maxBytes,
+      // The id the route authorised, never one parsed again from the URL; none (404) if it gave none.
+      getFileIdFromRequest: (req) => admissionOf(req)?.uploadId,
+      maxSize: (req) => admissionOf(req)?.limit?.bytes ?? config.maxBytes,
       // A relative Location stays right behind any proxy; tus 1.0 allows it.
       relativeLocation: true,
       // The API answers no cross-origin requests anywhere else either.
@@ -110,15 +137,14 @@ export class TusEndpoint {
       exposedHeaders: ['Vireo-Video-Id'],
       namingFunction: () => uuidv7(),
       onUploadCreate: async (req, upload) => {
-        const node = nodeOf(req);
-        const creation = node && this.creations.get(node.req);
-        if (!creation || upload.size === undefined) throw new AppError('UPLOAD_NOT_FOUND');
+        const creation = admissionOf(req)?.creation;
+        if (!creation) throw new AppError('UPLOAD_NOT_FOUND');
         await this.uploads.register(creation.ownerId, {
           ...creation.source,
           id: upload.id,
-          size: upload.size,
+          size: creation.size,
         });
-        node.res?.setHeader('Vireo-Video-Id', upload.id);
+        nodeOf(req)?.res?.setHeader('Vireo-Video-Id', upload.id);
         return {};
       },
       onUploadFinish: async (_req, upload) => {
@@ -126,17 +152,12 @@ export class TusEndpoint {
         return {};
       },
       onResponseError: (req, raised) => {
-        // Waiting too long for another request's lock is the client's race, not our failure.
-        const err = raised === ERRORS.ERR_LOCK_TIMEOUT ? new AppError('UPLOAD_LOCKED') : raised;
-        if (err instanceof AppError) {
-          const node = nodeOf(req);
-          if (node) this.failures.set(node.req, err);
-          return { status_code: err.status, body: `${err.message}\n` };
-        }
-        // tus's own protocol answers are plain objects with a status; they stay as they are.
-        if ('status_code' in err && err.status_code < 500) return undefined;
-        logger.error({ err }, 'upload request failed');
-        return { status_code: 500, body: 'Something went wrong on our side\n' };
+        const problem = problemOfTusError(raised, admissionOf(req)?.limit);
+        // Anything else is a failure of ours: handle() throws it, and it is logged and answered 500.
+        const failure = problem ?? (raised instanceof Error ? raised : tusFailure(raised));
+        const node = nodeOf(req);
+        if (node) this.failures.set(node.req, failure);
+        return { status_code: problem?.status ?? 500, body: `${failure.message}\n` };
       },
     });
     // tus still reads the record while it answers; it goes once the answer is made.
@@ -162,6 +183,19 @@ export class TusEndpoint {
     return true;
   }
 
+  /**
+   * Fails videos left `uploading` past the expiry with no upload behind them (its files lost, a node
+   * that died between registering a one-request upload and storing it), so that they stop counting
+   * against their owner's quota and unfinished uploads. Run after the expired uploads are removed.
+   */
+  async abandonOrphans(): Promise<void> {
+    const store = await this.store();
+    for (const id of await this.uploads.overdueUploads()) {
+      if (await store.has(id)) continue;
+      await this.uploads.abandon(id, 'UPLOAD_EXPIRED', 'The upload was not finished in time');
+    }
+  }
+
   /** Finishes every completion cut short; one that fails again waits for the next run. */
   async resumeCompletions(): Promise<void> {
     for (const id of await (await this.store()).sealedIds()) {
@@ -170,4 +204,9 @@ export class TusEndpoint {
       );
     }
   }
+}
+
+/** One of tus's internal failures (a plain object with status and text) as an Error, for the log. */
+function tusFailure(raised: { body?: string }): Error {
+  return new Error(`upload request failed: ${String(raised.body ?? 'unknown error').trim()}`);
 }

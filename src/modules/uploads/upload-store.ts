@@ -21,13 +21,23 @@ export interface UploadStoreOptions {
   locker: Locker;
   logger: Logger;
   onExpired: (id: string) => Promise<void>;
+  /** The length of an upload created without one arrives; refusing it (throwing) keeps it unknown. */
+  onLengthDeclared: (id: string, size: number) => Promise<void>;
 }
 
 export class UploadStore extends FileStore {
   constructor(private readonly opts: UploadStoreOptions) {
     super({ directory: opts.directory, expirationPeriodInMilliseconds: opts.expirySeconds * 1000 });
-    // No creation-defer-length: size limits and the quota are checked against Upload-Length at creation.
-    this.extensions = ['creation', 'creation-with-upload', 'termination', 'expiration', 'checksum'];
+    // creation-defer-length: until the length arrives, the most the upload may hold is reserved (see
+    // UploadsService.register), and the length is checked against it when it comes.
+    this.extensions = [
+      'creation',
+      'creation-with-upload',
+      'creation-defer-length',
+      'termination',
+      'expiration',
+      'checksum',
+    ];
   }
 
   /**
@@ -66,6 +76,23 @@ export class UploadStore extends FileStore {
       throw mismatch(offset);
     }
     return offset + received;
+  }
+
+  /** Called under the upload's lock; the video learns the length before the record does. */
+  override async declareUploadLength(id: string, size: number): Promise<void> {
+    await this.opts.onLengthDeclared(id, size);
+    await super.declareUploadLength(id, size);
+  }
+
+  /** Whether the upload's record is here (unfinished, or sealed and being completed). */
+  async has(id: string): Promise<boolean> {
+    return (await this.configstore.get(id)) !== undefined;
+  }
+
+  /** Whether the upload was created without its length and has not declared it yet. */
+  async lengthDeferred(id: string): Promise<boolean> {
+    const info = await this.configstore.get(id);
+    return info !== undefined && info.size === undefined;
   }
 
   private async cutBack(id: string, offset: number): Promise<void> {

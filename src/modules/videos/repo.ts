@@ -117,6 +117,18 @@ export async function updateVideo(db: DbOrTx, id: string, patch: VideoPatch): Pr
   return q(db).updateTable('videos').set(values).where('id', '=', id).returningAll().executeTakeFirst();
 }
 
+/** The source size of a video still uploading; answers whether it was. */
+export async function updateUploadingSize(db: DbOrTx, id: string, size: number): Promise<boolean> {
+  const row = await q(db)
+    .updateTable('videos')
+    .set({ source_size: size, updated_at: sql<Date>`now()` })
+    .where('id', '=', id)
+    .where('status', '=', 'uploading')
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Progress is kept only while processing; answers the status it was kept under, if it was. */
 export async function updateProgress(
   db: DbOrTx,

@@ -53,6 +53,14 @@ export class VideosService {
     });
   }
 
+  /**
+   * An upload created without its length learns it: the size held for it until then becomes the real
+   * one. Only while it is uploading; the caller checks the quota.
+   */
+  async declareSourceSize(tx: DbOrTx, id: string, size: number): Promise<void> {
+    await repo.updateUploadingSize(tx, id, size);
+  }
+
   /** The upload is complete; the caller enqueues processing in the same transaction. */
   async markUploaded(tx: DbOrTx, id: string, source: { key: string; size: number }): Promise<VideoRow> {
     const video = await repo.lockVideo(tx, id);

@@ -28,6 +28,22 @@ export const ERROR_CODES = {
   UPLOAD_FINISHED: { status: 409, title: 'The upload is already complete' },
   UPLOAD_GONE: { status: 410, title: 'The upload expired or was terminated' },
   UPLOAD_LOCKED: { status: 423, title: 'Another request is writing this upload; retry shortly' },
+  UPLOAD_OFFSET_INVALID: { status: 400, title: 'Upload-Offset is missing or not a whole number of bytes' },
+  UPLOAD_OFFSET_MISMATCH: {
+    status: 409,
+    title: 'Upload-Offset is not the offset of the upload; HEAD tells it',
+  },
+  UPLOAD_LENGTH_EXCEEDED: { status: 413, title: 'The body goes past the length of the upload' },
+  UPLOAD_INTERRUPTED: {
+    status: 400,
+    title: 'The request ended before its body was stored; HEAD tells the offset to resume from',
+  },
+  TOO_MANY_UPLOADS: { status: 429, title: 'Too many unfinished uploads; finish or terminate one first' },
+  INSUFFICIENT_STORAGE: { status: 507, title: 'The server is short of disk space for uploads; retry later' },
+  TUS_EXTENSION_UNSUPPORTED: {
+    status: 400,
+    title: 'This tus extension is not supported; Tus-Extension lists those that are',
+  },
   TUS_VERSION_UNSUPPORTED: { status: 412, title: 'Unsupported Tus-Resumable version; use 1.0.0' },
   CHECKSUM_ALGORITHM_UNSUPPORTED: {
     status: 400,
