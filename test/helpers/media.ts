@@ -13,6 +13,8 @@ export interface ClipOptions {
   height?: number;
   fps?: number;
   seconds?: number;
+  /** Exactly this many video frames (the clip then lasts frames / fps). */
+  frames?: number;
   audio?: boolean;
   /** Stored rotation metadata (a phone held upright records 90). */
   rotate?: 0 | 90 | 180 | 270;
@@ -28,12 +30,14 @@ export async function tempDir(prefix = 'vireo-media-'): Promise<string> {
 }
 
 export async function makeClip(dir: string, name: string, o: ClipOptions = {}): Promise<string> {
-  const { width = 320, height = 240, fps = 30, seconds = 3, audio = true, codec = 'libx264' } = o;
+  const { width = 320, height = 240, fps = 30, audio = true, codec = 'libx264' } = o;
+  const seconds = o.frames ? o.frames / fps : (o.seconds ?? 3);
   const file = path.join(dir, `${name}.${o.ext ?? 'mp4'}`);
   const args = ['-hide_banner', '-loglevel', 'error', '-y'];
   args.push('-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}:duration=${seconds}`);
   if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${seconds}`);
   args.push('-c:v', codec, '-pix_fmt', o.pixFmt ?? 'yuv420p');
+  if (o.frames) args.push('-frames:v', String(o.frames));
   if (codec === 'libx264') args.push('-preset', 'ultrafast');
   if (codec === 'libx265') args.push('-preset', 'ultrafast', '-x265-params', 'log-level=error');
   if (o.interlaced) args.push('-flags', '+ilme+ildct', '-top', '1');

@@ -2,7 +2,9 @@
 // runner makes them all with two ffmpeg runs: stills (poster + thumbnails) and the storyboard.
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { runFfmpeg } from '../../platform/media/ffmpeg-runner.ts';
 import { displaySize, type MediaInfo } from '../../platform/media/media-info.ts';
+import { demuxerOf, SOURCE_URL, sourceInputOptions } from '../../platform/media/source-input.ts';
 import { mediaTools, runTool } from '../../platform/media/tools.ts';
 
 export interface ImageOptions {
@@ -99,7 +101,7 @@ export function planImages(info: MediaInfo, opts: ImageOptions = DEFAULT_IMAGES)
 }
 
 /** Poster and thumbnails from one decode of a short window. */
-export function stillsArgs(input: string, plan: ImagePlan, outDir: string): string[] {
+export function stillsArgs(input: string, plan: ImagePlan, outDir: string, inputFormat?: string): string[] {
   const { poster, thumbnails, window } = plan;
   const n = thumbnails.length;
   // `thumbnail` buffers its whole batch, so frames are scaled down before it and the batch is the
@@ -125,6 +127,7 @@ export function stillsArgs(input: string, plan: ImagePlan, outDir: string): stri
     String(window.startS),
     '-t',
     String(window.lengthS),
+    ...sourceInputOptions(inputFormat),
     '-i',
     input,
     '-filter_complex',
@@ -140,18 +143,24 @@ export function stillsArgs(input: string, plan: ImagePlan, outDir: string): stri
 /** The storyboard filter alone, so an encode that already decodes the source can add it as a branch. */
 export function storyboardFilter(layout: StoryboardLayout): string {
   const offsetS = round3(Math.min(layout.intervalS / 2, layout.durationS / 2));
-  // fps counts in whole output ticks, so it cannot start mid-interval: trim and restamp instead.
+  // Time is shifted so that output tick n falls in the middle of interval n. start_time=0 fills tick 0
+  // with the last frame before it when none comes after (a clip of a frame or two), and
+  // eof_action=pass keeps a last tick the video ends short of: any clip with a frame gets its tile.
   return [
-    `trim=start=${offsetS}`,
-    'setpts=PTS-STARTPTS',
-    `fps=fps=1/${layout.intervalS}`,
+    `setpts=PTS-STARTPTS-${offsetS}/TB`,
+    `fps=fps=1/${layout.intervalS}:start_time=0:eof_action=pass`,
     `scale=${layout.tileWidth}:${layout.tileHeight}`,
     'setsar=1',
     `tile=${layout.columns}x${layout.rows}`,
   ].join(',');
 }
 
-export function storyboardArgs(input: string, plan: ImagePlan, outDir: string): string[] {
+export function storyboardArgs(
+  input: string,
+  plan: ImagePlan,
+  outDir: string,
+  inputFormat?: string,
+): string[] {
   const layout = plan.storyboard;
   return [
     '-hide_banner',
@@ -159,6 +168,7 @@ export function storyboardArgs(input: string, plan: ImagePlan, outDir: string): 
     '-y',
     '-loglevel',
     'error',
+    ...sourceInputOptions(inputFormat),
     '-i',
     input,
     '-filter_complex',
@@ -192,11 +202,15 @@ export async function makeImages(
 ): Promise<Images> {
   const plan = planImages(info, opts);
   const { ffmpeg } = mediaTools();
+  const format = demuxerOf(info.container);
   // Decoding the whole source for the storyboard is the long part; allow well beyond real time.
   const storyboardTimeoutMs = 60_000 + Math.ceil(info.durationS * 1000);
   await Promise.all([
-    runTool(ffmpeg, stillsArgs(input, plan, outDir)),
-    runTool(ffmpeg, storyboardArgs(input, plan, outDir), storyboardTimeoutMs),
+    runTool(ffmpeg, stillsArgs(SOURCE_URL, plan, outDir, format), { source: input }),
+    runTool(ffmpeg, storyboardArgs(SOURCE_URL, plan, outDir, format), {
+      source: input,
+      timeoutMs: storyboardTimeoutMs,
+    }),
     fs.writeFile(path.join(outDir, plan.storyboard.vtt), storyboardVtt(plan.storyboard)),
   ]);
   for (const f of [plan.poster, ...plan.thumbnails, plan.storyboard]) {
@@ -241,9 +255,14 @@ function timestamp(seconds: number): string {
  * Poster, thumbnails and the storyboard's VTT, for a pipeline that draws the storyboard sprite inside
  * the encode's own decode (encode-command's `storyboard` option) instead of decoding the source again.
  */
-export async function makeStills(input: string, plan: ImagePlan, outDir: string): Promise<void> {
+export async function makeStills(
+  input: string,
+  plan: ImagePlan,
+  outDir: string,
+  inputFormat?: string,
+): Promise<void> {
   await Promise.all([
-    runTool(mediaTools().ffmpeg, stillsArgs(input, plan, outDir), 120_000),
+    runFfmpeg(stillsArgs(SOURCE_URL, plan, outDir, inputFormat), { source: input, timeoutMs: 120_000 }),
     fs.writeFile(path.join(outDir, plan.storyboard.vtt), storyboardVtt(plan.storyboard)),
   ]);
 }

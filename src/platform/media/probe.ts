@@ -1,6 +1,7 @@
 // ffprobe → MediaInfo. A file that cannot become a video is refused with a code, never a crash.
 import fs from 'node:fs/promises';
 import type { MediaInfo } from './media-info.ts';
+import { SOURCE_URL, sourceInputOptions } from './source-input.ts';
 import { mediaTools, runTool } from './tools.ts';
 
 export type ProbeFailure = 'FILE_EMPTY' | 'FILE_CORRUPT' | 'UNSUPPORTED_FORMAT' | 'NO_VIDEO_STREAM';
@@ -43,17 +44,29 @@ export async function probe(file: string): Promise<MediaInfo> {
   if (stat.size === 0) throw new ProbeError('FILE_EMPTY', 'The file is empty');
   let out: FfprobeOutput;
   try {
-    const { stdout } = await runTool(mediaTools().ffprobe, [
-      '-v',
-      'error',
-      '-print_format',
-      'json',
-      '-show_format',
-      '-show_streams',
-      file,
-    ]);
+    const { stdout } = await runTool(
+      mediaTools().ffprobe,
+      [
+        '-v',
+        'error',
+        ...sourceInputOptions(),
+        '-print_format',
+        'json',
+        '-show_format',
+        '-show_streams',
+        SOURCE_URL,
+      ],
+      { source: file },
+    );
     out = JSON.parse(stdout) as FfprobeOutput;
-  } catch {
+  } catch (err) {
+    const { exitCode, stderr } = err as { exitCode?: number | null; stderr?: string };
+    // Killed, timed out or not started: nothing is known about the file, and a retry may do better.
+    if (exitCode === undefined || exitCode === null || exitCode > 125) throw err;
+    // A playlist, a list of other files or any container outside the allowed ones.
+    if (/not on whitelist/.test(stderr ?? '')) {
+      throw new ProbeError('UNSUPPORTED_FORMAT', 'The file is not a video format Vireo can read');
+    }
     // A file that starts like a known container but cannot be read is damaged; anything else is
     // simply not a format we know.
     if (await looksLikeContainer(file)) {
