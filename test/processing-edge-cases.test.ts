@@ -61,6 +61,7 @@ describe('processing edge cases', () => {
     ['a 1-frame clip', { frames: 1 }],
     ['a 3-frame clip', { frames: 3 }],
     ['a 0.2 s clip', { seconds: 0.2 }],
+    ['a single frame with 3 s of sound', { frames: 1, audioSeconds: 3 }],
   ] as const) {
     it(`turns ${name} into a ready video with its images`, async () => {
       const file = await makeClip(clips, name.replace(/\W+/g, '-'), clip);

@@ -79,9 +79,10 @@ export function planImages(info: MediaInfo, opts: ImageOptions = DEFAULT_IMAGES)
   const tile = sized('storyboard.jpg', Math.min(opts.tileWidth, display.width), aspect);
 
   // Past the intro (often black or a logo) but early enough to be about the video; long enough that
-  // a dark opening of a short clip does not fill it.
-  const startS = d < 2 ? 0 : round3(d * 0.1);
-  const lengthS = round3(Math.max(0.5, Math.min(15, d * 0.8, d - startS)));
+  // a dark opening of a short clip does not fill it. Within the picture, where the sound runs longer.
+  const v = info.videoDurationS ?? d;
+  const startS = v < 2 ? 0 : round3(v * 0.1);
+  const lengthS = round3(Math.max(0.5, Math.min(15, v * 0.8, v - startS)));
   return {
     poster,
     thumbnails,
@@ -107,10 +108,11 @@ export function stillsArgs(input: string, plan: ImagePlan, outDir: string, input
   // `thumbnail` buffers its whole batch, so frames are scaled down before it and the batch is the
   // window (it flushes its best frame at the window's end). The non-black branch comes first in
   // `concat`; an all-dark window leaves it empty and the unfiltered pick is taken instead.
+  // eof_action=pass: a window holding a single frame shorter than a sampling tick still yields it.
   const batch = Math.ceil(window.lengthS * window.sampleFps) + 2;
   const outs = thumbnails.map((_, i) => `[t${i}]`).join('');
   const filter = [
-    `[0:v:0]fps=${window.sampleFps},scale=${poster.width}:${poster.height},format=yuv420p,setsar=1,split=2[a][b]`,
+    `[0:v:0]fps=${window.sampleFps}:eof_action=pass,scale=${poster.width}:${poster.height},format=yuv420p,setsar=1,split=2[a][b]`,
     `[a]signalstats,metadata=mode=select:key=lavfi.signalstats.YAVG:function=greater:value=${BLACK_LUMA},thumbnail=n=${batch}[lit]`,
     `[b]thumbnail=n=${batch}[any]`,
     `[lit][any]concat=n=2:v=1:a=0,split=${n + 1}[p]${outs}`,
@@ -143,12 +145,14 @@ export function stillsArgs(input: string, plan: ImagePlan, outDir: string, input
 /** The storyboard filter alone, so an encode that already decodes the source can add it as a branch. */
 export function storyboardFilter(layout: StoryboardLayout): string {
   const offsetS = round3(Math.min(layout.intervalS / 2, layout.durationS / 2));
-  // Time is shifted so that output tick n falls in the middle of interval n. start_time=0 fills tick 0
-  // with the last frame before it when none comes after (a clip of a frame or two), and
-  // eof_action=pass keeps a last tick the video ends short of: any clip with a frame gets its tile.
+  // fps counts in whole output ticks, so it cannot start mid-interval: trim and restamp instead. The
+  // last frame is held for one more interval first, so that a tick always finds one: without it, a
+  // clip of a few frames, or a picture that stops before its sound, gets no tile at all.
   return [
-    `setpts=PTS-STARTPTS-${offsetS}/TB`,
-    `fps=fps=1/${layout.intervalS}:start_time=0:eof_action=pass`,
+    `tpad=stop_mode=clone:stop_duration=${layout.intervalS}`,
+    `trim=start=${offsetS}`,
+    'setpts=PTS-STARTPTS',
+    `fps=fps=1/${layout.intervalS}`,
     `scale=${layout.tileWidth}:${layout.tileHeight}`,
     'setsar=1',
     `tile=${layout.columns}x${layout.rows}`,

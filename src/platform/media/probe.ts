@@ -91,9 +91,11 @@ export function toMediaInfo(out: FfprobeOutput): MediaInfo {
     throw new ProbeError('FILE_CORRUPT', 'The video has no readable duration');
   }
   const bitRate = Number.parseInt(out.format?.bit_rate ?? video.bit_rate ?? '', 10);
+  const videoDurationS = Number.parseFloat(video.duration ?? '');
   return {
     container: out.format?.format_name ?? 'unknown',
     durationS,
+    ...(videoDurationS > 0 && videoDurationS < durationS ? { videoDurationS } : {}),
     width: video.width,
     height: video.height,
     rotation: rotationOf(video),
