@@ -384,6 +384,47 @@ describe('worker processes killed mid-encode', () => {
     await assertNoScratch(id);
     await stopWorkerProcess(second);
   });
+
+  it("a SIGKILLed worker's ffmpeg dies with it, the worker alone being killed", async (ctx) => {
+    const w = await startWorkerProcess();
+    const id = await submit({ maxAttempts: 1 });
+    await encodingOn(w, id);
+    // Once playable, the stills' ffmpeg runs beside the encode: kill while both run if that comes soon.
+    await waitFor('playable', async () => {
+      const v = await video(id);
+      if (v.status === 'ready') assert.fail('the encode ended before the worker could be killed');
+      return v.status === 'playable' || undefined;
+    });
+    for (let i = 0; i < 100; i++) {
+      if ((await groupMembers(w.pgid)).filter((p) => p.comm === 'ffmpeg').length > 1) break;
+      await sleep(20);
+    }
+    const media = (await groupMembers(w.pgid)).filter((p) => p.comm === 'ffmpeg');
+    try {
+      // Not the process group, as a supervisor or the OOM killer would kill it.
+      process.kill(w.child.pid!, 'SIGKILL');
+      await w.exited;
+      const killedAt = Date.now();
+      for (;;) {
+        const left = await groupMembers(w.pgid);
+        if (left.length === 0) break;
+        assert.ok(Date.now() - killedAt < 2000, `left running after the worker: ${JSON.stringify(left)}`);
+        await sleep(20);
+      }
+      ctx.diagnostic(`${media.length} ffmpeg gone ${Date.now() - killedAt} ms after the worker`);
+    } finally {
+      try {
+        process.kill(-w.pgid, 'SIGKILL');
+      } catch {
+        // nothing left
+      }
+      // The dead worker's job is not for the next test's workers.
+      await t.app.database.pool.query(
+        `delete from graphile_worker._private_jobs where payload->>'videoId' = $1`,
+        [id],
+      );
+    }
+  });
 });
 
 describe('liveness sweep', () => {

@@ -13,7 +13,11 @@ export interface ClipOptions {
   height?: number;
   fps?: number;
   seconds?: number;
+  /** Exactly this many video frames (the clip then lasts frames / fps). */
+  frames?: number;
   audio?: boolean;
+  /** Sound of another length than the picture (the clip then lasts the longer of the two). */
+  audioSeconds?: number;
   /** Stored rotation metadata (a phone held upright records 90). */
   rotate?: 0 | 90 | 180 | 270;
   pixFmt?: string;
@@ -28,16 +32,20 @@ export async function tempDir(prefix = 'vireo-media-'): Promise<string> {
 }
 
 export async function makeClip(dir: string, name: string, o: ClipOptions = {}): Promise<string> {
-  const { width = 320, height = 240, fps = 30, seconds = 3, audio = true, codec = 'libx264' } = o;
+  const { width = 320, height = 240, fps = 30, audio = true, codec = 'libx264' } = o;
+  const seconds = o.frames ? o.frames / fps : (o.seconds ?? 3);
   const file = path.join(dir, `${name}.${o.ext ?? 'mp4'}`);
   const args = ['-hide_banner', '-loglevel', 'error', '-y'];
-  args.push('-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}:duration=${seconds}`);
-  if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${seconds}`);
+  // Half a frame short of the last frame's end: the source then makes exactly `frames` frames.
+  const videoSeconds = o.frames ? (o.frames - 0.5) / fps : seconds;
+  args.push('-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}:duration=${videoSeconds}`);
+  const audioSeconds = o.audioSeconds ?? seconds;
+  if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${audioSeconds}`);
   args.push('-c:v', codec, '-pix_fmt', o.pixFmt ?? 'yuv420p');
   if (codec === 'libx264') args.push('-preset', 'ultrafast');
   if (codec === 'libx265') args.push('-preset', 'ultrafast', '-x265-params', 'log-level=error');
   if (o.interlaced) args.push('-flags', '+ilme+ildct', '-top', '1');
-  if (audio) args.push('-c:a', 'aac', '-shortest');
+  if (audio) args.push('-c:a', 'aac', ...(o.audioSeconds ? [] : ['-shortest']));
   if (!o.rotate) {
     await run(mediaTools().ffmpeg, [...args, file]);
     return file;

@@ -1,10 +1,13 @@
 // Builds the one ffmpeg command that decodes a source once and encodes every rendition of the ladder
 // into CMAF (fMP4) HLS segments. Pure: returns arguments, runs nothing.
 import type { MediaInfo } from '../../platform/media/media-info.ts';
+import { sourceInputOptions } from '../../platform/media/source-input.ts';
 import type { LadderPlan } from './ladder.ts';
 
 export interface EncodeCommandOptions {
   input: string;
+  /** The demuxer the probe found (`-f`); the input is opened only as an allowed container anyway. */
+  inputFormat?: string;
   outDir: string;
   /** `event` while segments are still being added (playable early), `vod` for a finished list. */
   playlistType: 'event' | 'vod';
@@ -33,6 +36,7 @@ export function buildEncodeArgs(info: MediaInfo, plan: LadderPlan, opts: EncodeC
     'error',
     '-progress',
     'pipe:1',
+    ...sourceInputOptions(opts.inputFormat),
     '-i',
     opts.input,
   ];

@@ -2,7 +2,9 @@
 // runner makes them all with two ffmpeg runs: stills (poster + thumbnails) and the storyboard.
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { runFfmpeg } from '../../platform/media/ffmpeg-runner.ts';
 import { displaySize, type MediaInfo } from '../../platform/media/media-info.ts';
+import { demuxerOf, SOURCE_URL, sourceInputOptions } from '../../platform/media/source-input.ts';
 import { mediaTools, runTool } from '../../platform/media/tools.ts';
 
 export interface ImageOptions {
@@ -77,9 +79,10 @@ export function planImages(info: MediaInfo, opts: ImageOptions = DEFAULT_IMAGES)
   const tile = sized('storyboard.jpg', Math.min(opts.tileWidth, display.width), aspect);
 
   // Past the intro (often black or a logo) but early enough to be about the video; long enough that
-  // a dark opening of a short clip does not fill it.
-  const startS = d < 2 ? 0 : round3(d * 0.1);
-  const lengthS = round3(Math.max(0.5, Math.min(15, d * 0.8, d - startS)));
+  // a dark opening of a short clip does not fill it. Within the picture, where the sound runs longer.
+  const v = info.videoDurationS ?? d;
+  const startS = v < 2 ? 0 : round3(v * 0.1);
+  const lengthS = round3(Math.max(0.5, Math.min(15, v * 0.8, v - startS)));
   return {
     poster,
     thumbnails,
@@ -99,16 +102,17 @@ export function planImages(info: MediaInfo, opts: ImageOptions = DEFAULT_IMAGES)
 }
 
 /** Poster and thumbnails from one decode of a short window. */
-export function stillsArgs(input: string, plan: ImagePlan, outDir: string): string[] {
+export function stillsArgs(input: string, plan: ImagePlan, outDir: string, inputFormat?: string): string[] {
   const { poster, thumbnails, window } = plan;
   const n = thumbnails.length;
   // `thumbnail` buffers its whole batch, so frames are scaled down before it and the batch is the
   // window (it flushes its best frame at the window's end). The non-black branch comes first in
   // `concat`; an all-dark window leaves it empty and the unfiltered pick is taken instead.
+  // eof_action=pass: a window holding a single frame shorter than a sampling tick still yields it.
   const batch = Math.ceil(window.lengthS * window.sampleFps) + 2;
   const outs = thumbnails.map((_, i) => `[t${i}]`).join('');
   const filter = [
-    `[0:v:0]fps=${window.sampleFps},scale=${poster.width}:${poster.height},format=yuv420p,setsar=1,split=2[a][b]`,
+    `[0:v:0]fps=${window.sampleFps}:eof_action=pass,scale=${poster.width}:${poster.height},format=yuv420p,setsar=1,split=2[a][b]`,
     `[a]signalstats,metadata=mode=select:key=lavfi.signalstats.YAVG:function=greater:value=${BLACK_LUMA},thumbnail=n=${batch}[lit]`,
     `[b]thumbnail=n=${batch}[any]`,
     `[lit][any]concat=n=2:v=1:a=0,split=${n + 1}[p]${outs}`,
@@ -125,6 +129,7 @@ export function stillsArgs(input: string, plan: ImagePlan, outDir: string): stri
     String(window.startS),
     '-t',
     String(window.lengthS),
+    ...sourceInputOptions(inputFormat),
     '-i',
     input,
     '-filter_complex',
@@ -140,8 +145,11 @@ export function stillsArgs(input: string, plan: ImagePlan, outDir: string): stri
 /** The storyboard filter alone, so an encode that already decodes the source can add it as a branch. */
 export function storyboardFilter(layout: StoryboardLayout): string {
   const offsetS = round3(Math.min(layout.intervalS / 2, layout.durationS / 2));
-  // fps counts in whole output ticks, so it cannot start mid-interval: trim and restamp instead.
+  // fps counts in whole output ticks, so it cannot start mid-interval: trim and restamp instead. The
+  // last frame is held for one more interval first, so that a tick always finds one: without it, a
+  // clip of a few frames, or a picture that stops before its sound, gets no tile at all.
   return [
+    `tpad=stop_mode=clone:stop_duration=${layout.intervalS}`,
     `trim=start=${offsetS}`,
     'setpts=PTS-STARTPTS',
     `fps=fps=1/${layout.intervalS}`,
@@ -151,7 +159,12 @@ export function storyboardFilter(layout: StoryboardLayout): string {
   ].join(',');
 }
 
-export function storyboardArgs(input: string, plan: ImagePlan, outDir: string): string[] {
+export function storyboardArgs(
+  input: string,
+  plan: ImagePlan,
+  outDir: string,
+  inputFormat?: string,
+): string[] {
   const layout = plan.storyboard;
   return [
     '-hide_banner',
@@ -159,6 +172,7 @@ export function storyboardArgs(input: string, plan: ImagePlan, outDir: string): 
     '-y',
     '-loglevel',
     'error',
+    ...sourceInputOptions(inputFormat),
     '-i',
     input,
     '-filter_complex',
@@ -192,11 +206,15 @@ export async function makeImages(
 ): Promise<Images> {
   const plan = planImages(info, opts);
   const { ffmpeg } = mediaTools();
+  const format = demuxerOf(info.container);
   // Decoding the whole source for the storyboard is the long part; allow well beyond real time.
   const storyboardTimeoutMs = 60_000 + Math.ceil(info.durationS * 1000);
   await Promise.all([
-    runTool(ffmpeg, stillsArgs(input, plan, outDir)),
-    runTool(ffmpeg, storyboardArgs(input, plan, outDir), storyboardTimeoutMs),
+    runTool(ffmpeg, stillsArgs(SOURCE_URL, plan, outDir, format), { source: input }),
+    runTool(ffmpeg, storyboardArgs(SOURCE_URL, plan, outDir, format), {
+      source: input,
+      timeoutMs: storyboardTimeoutMs,
+    }),
     fs.writeFile(path.join(outDir, plan.storyboard.vtt), storyboardVtt(plan.storyboard)),
   ]);
   for (const f of [plan.poster, ...plan.thumbnails, plan.storyboard]) {
@@ -241,9 +259,14 @@ function timestamp(seconds: number): string {
  * Poster, thumbnails and the storyboard's VTT, for a pipeline that draws the storyboard sprite inside
  * the encode's own decode (encode-command's `storyboard` option) instead of decoding the source again.
  */
-export async function makeStills(input: string, plan: ImagePlan, outDir: string): Promise<void> {
+export async function makeStills(
+  input: string,
+  plan: ImagePlan,
+  outDir: string,
+  inputFormat?: string,
+): Promise<void> {
   await Promise.all([
-    runTool(mediaTools().ffmpeg, stillsArgs(input, plan, outDir), 120_000),
+    runFfmpeg(stillsArgs(SOURCE_URL, plan, outDir, inputFormat), { source: input, timeoutMs: 120_000 }),
     fs.writeFile(path.join(outDir, plan.storyboard.vtt), storyboardVtt(plan.storyboard)),
   ]);
 }

@@ -6,8 +6,9 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Config } from '../../config.ts';
 import { runFfmpeg } from '../../platform/media/ffmpeg-runner.ts';
-import { ProbeError, probe } from '../../platform/media/probe.ts';
+import { probe } from '../../platform/media/probe.ts';
 import { percentOf } from '../../platform/media/progress.ts';
+import { demuxerOf, SOURCE_URL } from '../../platform/media/source-input.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { ObjectStore } from '../../platform/storage/object-store.ts';
 import type { ProcessingStage, VideosService } from '../videos/index.ts';
@@ -15,6 +16,7 @@ import { buildEncodeArgs } from './encode-command.ts';
 import { type ImagePlan, makeStills, planImages, storyboardFilter } from './images.ts';
 import { planLadder } from './ladder.ts';
 import { SegmentPublisher } from './publisher.ts';
+import { exhaustedFailure, lastingFailure, MediaRejectedError } from './run-failure.ts';
 import { openWorkspace } from './workspace.ts';
 
 export interface PipelineDeps {
@@ -22,16 +24,6 @@ export interface PipelineDeps {
   store: ObjectStore;
   media: Config['media'];
   logger: Logger;
-}
-
-/** A failure that retrying cannot fix: the video is marked failed at once. */
-export class MediaRejectedError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export const mediaPrefix = (videoId: string, version: number) => `videos/${videoId}/${version}`;
@@ -81,8 +73,11 @@ export async function processVideo(
     const imagesDir = path.join(work, 'images');
     await fs.mkdir(imagesDir, { recursive: true });
     const imagePlan = planImages(info);
+    // ffmpeg reads the source as a descriptor, only as the container the probe found (source-input.ts).
+    const inputFormat = demuxerOf(info.container);
     const args = buildEncodeArgs(info, plan, {
-      input: source,
+      input: SOURCE_URL,
+      inputFormat,
       outDir: hlsDir,
       playlistType: 'event',
       preset: media.preset,
@@ -96,7 +91,7 @@ export async function processVideo(
     // Poster and thumbnails decode only a short window. They start once the video plays, so they do
     // not compete with its first segments for the CPU.
     const startStills = () => {
-      stills ??= makeStills(source, imagePlan, imagesDir).then(() =>
+      stills ??= makeStills(source, imagePlan, imagesDir, inputFormat).then(() =>
         storeFiles(store, imagesDir, `${prefix}/images`, stillFiles(imagePlan)),
       );
       return stills;
@@ -114,6 +109,7 @@ export async function processVideo(
 
     await progress('encoding', 0, true);
     await encodeWhilePublishing(args, publisher, {
+      source,
       signal,
       onProgress: (percent) => void progress('encoding', percent),
       durationS: info.durationS,
@@ -136,14 +132,19 @@ export async function processVideo(
     await (stills as Promise<void> | null)?.catch(() => {});
     await fs.rm(work, { recursive: true, force: true });
     await store.deletePrefix(`${prefix}/`);
-    const rejected = toRejection(err);
-    if (rejected) {
-      await videos.markFailed(videoId, rejected.code, rejected.message);
+    // The stage the run had reached, as last reported.
+    const stage = ((await videos.get(videoId).catch(() => undefined))?.processing_stage ??
+      'probing') as ProcessingStage;
+    const lasting = signal?.aborted ? null : lastingFailure(err, stage, work);
+    if (lasting) {
+      logger.info({ err, videoId, stage }, 'processing failed for good');
+      await videos.markFailed(videoId, lasting.code, lasting.message);
       return 'done';
     }
-    logger.warn({ err, videoId, attempt: attempt.current }, 'processing failed');
+    logger.warn({ err, videoId, stage, attempt: attempt.current }, 'processing failed');
     if (attempt.current >= attempt.max && !signal?.aborted) {
-      await videos.markFailed(videoId, 'PROCESSING_FAILED', 'Processing failed; the owner can retry it');
+      const exhausted = exhaustedFailure(err, stage, work);
+      await videos.markFailed(videoId, exhausted.code, exhausted.message);
       return 'done';
     }
     await videos.abandonRun(videoId, version);
@@ -160,7 +161,7 @@ export async function processVideo(
 async function encodeWhilePublishing(
   args: string[],
   publisher: SegmentPublisher,
-  opts: { signal?: AbortSignal; onProgress: (percent: number) => void; durationS: number },
+  opts: { source: string; signal?: AbortSignal; onProgress: (percent: number) => void; durationS: number },
 ): Promise<void> {
   const stop = new AbortController();
   const forward = () => stop.abort(opts.signal?.reason);
@@ -168,6 +169,7 @@ async function encodeWhilePublishing(
   else opts.signal?.addEventListener('abort', forward, { once: true });
   let finished = false;
   const encoding = runFfmpeg(args, {
+    source: opts.source,
     signal: stop.signal,
     onProgress: (u) => opts.onProgress(percentOf(u, opts.durationS)),
   }).finally(() => {
@@ -203,12 +205,6 @@ function stillFiles(plan: ImagePlan): string[] {
 
 async function storeFiles(store: ObjectStore, dir: string, prefix: string, files: string[]): Promise<void> {
   for (const file of files) await store.putFile(`${prefix}/${file}`, path.join(dir, file), { move: true });
-}
-
-function toRejection(err: unknown): MediaRejectedError | null {
-  if (err instanceof MediaRejectedError) return err;
-  if (err instanceof ProbeError) return new MediaRejectedError(err.code, err.message);
-  return null;
 }
 
 /** Progress writes at most every 500 ms or on a stage change, so the database is not flooded. */

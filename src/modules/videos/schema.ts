@@ -10,8 +10,18 @@ export const processingDto = z
     status: videoStatus,
     stage: z.string().nullable().describe('probing, encoding, packaging or thumbnails while processing'),
     percent: z.number().int().min(0).max(100),
-    failure_code: z.string().nullable().optional(),
-    failure_message: z.string().nullable().optional(),
+    failure_code: z
+      .string()
+      .nullable()
+      .optional()
+      .describe(
+        'Why processing failed: the source (FILE_EMPTY, FILE_CORRUPT, UNSUPPORTED_FORMAT, NO_VIDEO_STREAM, DURATION_TOO_LONG), a stage that refused it for good (ENCODING_FAILED, THUMBNAILS_FAILED, …), or PROCESSING_FAILED',
+      ),
+    failure_message: z
+      .string()
+      .nullable()
+      .optional()
+      .describe('Why, for a person; a failure inside the pipeline starts with its stage, e.g. "encoding: …"'),
   })
   .meta({ id: 'VideoProcessing' });
 

@@ -2,6 +2,8 @@
 export interface MediaInfo {
   container: string;
   durationS: number;
+  /** The picture's own length when the container tells it: shorter than durationS when sound runs on. */
+  videoDurationS?: number;
   /** Coded size, before rotation. */
   width: number;
   height: number;

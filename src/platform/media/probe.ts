@@ -1,6 +1,7 @@
 // ffprobe → MediaInfo. A file that cannot become a video is refused with a code, never a crash.
 import fs from 'node:fs/promises';
 import type { MediaInfo } from './media-info.ts';
+import { SOURCE_URL, sourceInputOptions } from './source-input.ts';
 import { mediaTools, runTool } from './tools.ts';
 
 export type ProbeFailure = 'FILE_EMPTY' | 'FILE_CORRUPT' | 'UNSUPPORTED_FORMAT' | 'NO_VIDEO_STREAM';
@@ -43,17 +44,29 @@ export async function probe(file: string): Promise<MediaInfo> {
   if (stat.size === 0) throw new ProbeError('FILE_EMPTY', 'The file is empty');
   let out: FfprobeOutput;
   try {
-    const { stdout } = await runTool(mediaTools().ffprobe, [
-      '-v',
-      'error',
-      '-print_format',
-      'json',
-      '-show_format',
-      '-show_streams',
-      file,
-    ]);
+    const { stdout } = await runTool(
+      mediaTools().ffprobe,
+      [
+        '-v',
+        'error',
+        ...sourceInputOptions(),
+        '-print_format',
+        'json',
+        '-show_format',
+        '-show_streams',
+        SOURCE_URL,
+      ],
+      { source: file },
+    );
     out = JSON.parse(stdout) as FfprobeOutput;
-  } catch {
+  } catch (err) {
+    const { exitCode, stderr } = err as { exitCode?: number | null; stderr?: string };
+    // Killed, timed out or not started: nothing is known about the file, and a retry may do better.
+    if (exitCode === undefined || exitCode === null || exitCode > 125) throw err;
+    // A playlist, a list of other files or any container outside the allowed ones.
+    if (/not on whitelist/.test(stderr ?? '')) {
+      throw new ProbeError('UNSUPPORTED_FORMAT', 'The file is not a video format Vireo can read');
+    }
     // A file that starts like a known container but cannot be read is damaged; anything else is
     // simply not a format we know.
     if (await looksLikeContainer(file)) {
@@ -78,9 +91,11 @@ export function toMediaInfo(out: FfprobeOutput): MediaInfo {
     throw new ProbeError('FILE_CORRUPT', 'The video has no readable duration');
   }
   const bitRate = Number.parseInt(out.format?.bit_rate ?? video.bit_rate ?? '', 10);
+  const videoDurationS = Number.parseFloat(video.duration ?? '');
   return {
     container: out.format?.format_name ?? 'unknown',
     durationS,
+    ...(videoDurationS > 0 && videoDurationS < durationS ? { videoDurationS } : {}),
     width: video.width,
     height: video.height,
     rotation: rotationOf(video),

@@ -1,6 +1,7 @@
 // Locates ffmpeg/ffprobe (on PATH first; the npm-shipped binaries as a fallback) and runs them.
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { type MediaProcessOptions, spawnMediaProcess } from './media-process.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -39,15 +40,34 @@ function locate(name: string, npmPackage: string): string {
   }
 }
 
-export function runTool(
+export interface RunToolOptions extends MediaProcessOptions {
+  timeoutMs?: number;
+}
+
+/** Runs a tool to its end, answering its output; fails with the output attached. */
+export async function runTool(
   cmd: string,
   args: string[],
-  timeoutMs = 60_000,
+  opts: RunToolOptions | number = {},
 ): Promise<{ stdout: string; stderr: string }> {
+  const { timeoutMs = 60_000, ...rest } = typeof opts === 'number' ? { timeoutMs: opts } : opts;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = rest.signal ? AbortSignal.any([rest.signal, timeout]) : timeout;
+  const child = await spawnMediaProcess(cmd, args, { ...rest, signal });
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(Object.assign(err, { stdout, stderr }));
-      else resolve({ stdout, stderr });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c;
+    });
+    child.stderr?.setEncoding('utf8').on('data', (c: string) => {
+      stderr = (stderr + c).slice(-64 * 1024);
+    });
+    child.on('error', (err) => reject(Object.assign(err, { stdout, stderr })));
+    child.on('close', (code, sig) => {
+      if (code === 0) return resolve({ stdout, stderr });
+      const err = new Error(`${cmd} exited with ${code ?? sig}: ${stderr.trim().slice(-300)}`);
+      reject(Object.assign(err, { stdout, stderr, exitCode: code, exitSignal: sig }));
     });
   });
 }
