@@ -7,7 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Config } from '../../config.ts';
 import { runFfmpeg } from '../../platform/media/ffmpeg-runner.ts';
 import { ProbeError, probe } from '../../platform/media/probe.ts';
-import { percentOf } from '../../platform/media/progress.ts';
+import { percentAt, percentOf } from '../../platform/media/progress.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { ObjectStore } from '../../platform/storage/object-store.ts';
 import type { ProcessingStage, VideosService } from '../videos/index.ts';
@@ -181,6 +181,9 @@ async function encodeWhilePublishing(
     try {
       while (!finished) {
         await publisher.sync();
+        // ffmpeg 5 reports no progress until every output has started, and the storyboard's starts at
+        // the end: the stored segments say how far the encode is, whatever ffmpeg runs.
+        opts.onProgress(percentAt(publisher.encodedSeconds, opts.durationS));
         await Promise.race([delay(PUBLISH_INTERVAL_MS), settled]);
       }
     } catch (err) {

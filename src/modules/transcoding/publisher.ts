@@ -86,6 +86,11 @@ export class SegmentPublisher {
     return this.playable;
   }
 
+  /** Seconds of the source whose segments are stored in every track: how far the encode has come. */
+  get encodedSeconds(): number {
+    return Math.min(...this.tracks.map((t) => t.segments.reduce((sum, s) => sum + s.durationS, 0)));
+  }
+
   /** Stores the track's init segment and any finished segment not stored yet; answers if any was. */
   private async collect(track: Track, final: boolean): Promise<boolean> {
     const dir = path.join(this.opts.hlsDir, track.name);
