@@ -42,7 +42,7 @@ const PUBLISH_INTERVAL_MS = 150;
 export async function processVideo(
   deps: PipelineDeps,
   videoId: string,
-  attempt: { current: number; max: number },
+  attempt: { jobId: string; current: number; max: number },
   /** Aborted when the worker shuts down: ffmpeg is stopped and the job goes back to the queue. */
   signal?: AbortSignal,
 ): Promise<'done' | 'skipped'> {
@@ -52,7 +52,12 @@ export async function processVideo(
   const version = video.media_version;
   const prefix = mediaPrefix(videoId, version);
   // Also removes what a dead earlier run of this video left on this machine.
-  const work = await openWorkspace(media.workDir, videoId, version);
+  const work = await openWorkspace(media.workDir, {
+    videoId,
+    version,
+    jobId: attempt.jobId,
+    attempt: attempt.current,
+  });
   const progress = throttledProgress(videos, videoId);
   let stills: Promise<void> | null = null;
   try {
