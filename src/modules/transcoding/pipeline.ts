@@ -1,6 +1,7 @@
 // One processing run of one video: fetch source → probe → plan → one-decode encode, whose segments are
 // stored as they are made (playable after the first of each rendition) → final manifests → images →
-// ready. Each run writes under a new media version, so a retry starts clean.
+// ready. Each run writes under a new media version, so a retry starts clean; except after a run that
+// made its version playable and stopped: viewers may be watching it, so the retry continues it.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -49,8 +50,12 @@ export async function processVideo(
   const { videos, store, media, logger } = deps;
   const video = await videos.startProcessing(videoId);
   if (!video?.source_key) return 'skipped';
-  const version = video.media_version;
-  const prefix = mediaPrefix(videoId, version);
+  let version = video.media_version;
+  let prefix = mediaPrefix(videoId, version);
+  // An earlier run made this version playable, then stopped: this run continues it (see publisher.ts).
+  const continues = video.status === 'playable' && video.playback_version === version;
+  /** Viewers may be following this version's playlists. */
+  let watched = continues;
   // Also removes what a dead earlier run of this video left on this machine.
   const work = await openWorkspace(media.workDir, {
     videoId,
@@ -113,8 +118,25 @@ export async function processVideo(
       plan,
       onPlayable: async () => {
         await videos.markPlayable(videoId, version);
+        watched = true;
         startStills().catch(() => {}); // awaited below
       },
+      resume: continues
+        ? {
+            newVersion: async () => {
+              const next = await videos.startNewVersion(videoId, version);
+              if (next === null) throw new Error('a later run took over this video');
+              logger.warn(
+                { videoId, version, next },
+                'the encode differs from the playable version: new version',
+              );
+              version = next;
+              prefix = mediaPrefix(videoId, version);
+              watched = false;
+              return prefix;
+            },
+          }
+        : undefined,
     });
 
     await progress('encoding', 0, true);
@@ -140,18 +162,20 @@ export async function processVideo(
     // assignment made inside startStills.)
     await (stills as Promise<void> | null)?.catch(() => {});
     await fs.rm(work, { recursive: true, force: true });
-    await store.deletePrefix(`${prefix}/`);
     const rejected = toRejection(err);
+    const last = rejected !== null || (attempt.current >= attempt.max && !signal?.aborted);
+    // A version viewers may be watching stays, as it is, for the retry to continue.
+    if (last || !watched) await store.deletePrefix(`${prefix}/`);
     if (rejected) {
       await videos.markFailed(videoId, rejected.code, rejected.message);
       return 'done';
     }
     logger.warn({ err, videoId, attempt: attempt.current }, 'processing failed');
-    if (attempt.current >= attempt.max && !signal?.aborted) {
+    if (last) {
       await videos.markFailed(videoId, 'PROCESSING_FAILED', 'Processing failed; the owner can retry it');
       return 'done';
     }
-    await videos.abandonRun(videoId, version);
+    if (!watched) await videos.abandonRun(videoId, version);
     throw err; // retried by the job runner with backoff
   } finally {
     await fs.rm(work, { recursive: true, force: true });
