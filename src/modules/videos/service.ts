@@ -94,9 +94,9 @@ export class VideosService {
   }
 
   /**
-   * A run that continues a playable version cannot: it goes on under a new version, while viewers keep
-   * the one they have until the new one is playable. Answers the new version, or null when a later run
-   * took over.
+   * A run meant to continue a playable version finds that its output differs (another ffmpeg build or
+   * settings): it goes on under a new version, while viewers keep theirs until the new one is playable.
+   * Answers the new version, or null when a later run took over.
    */
   async startNewVersion(id: string, version: number): Promise<number | null> {
     return this.db.transaction().execute(async (tx) => {
