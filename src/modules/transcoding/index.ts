@@ -7,6 +7,7 @@ import type { VideosService } from '../videos/index.ts';
 import { giveUpProcessing } from './give-up.ts';
 import { processVideoJobType } from './job-types.ts';
 import { processVideo } from './pipeline.ts';
+import { removeLeftWorkspaces } from './workspace.ts';
 
 export { processVideoJobType } from './job-types.ts';
 
@@ -22,8 +23,14 @@ export function transcodingJobs(deps: TranscodingDeps): AnyJob[] {
     defineJob({
       ...processVideoJobType,
       handler: ({ videoId }, ctx) =>
-        processVideo(deps, videoId, { current: ctx.attempts, max: ctx.maxAttempts }, ctx.signal),
+        processVideo(
+          deps,
+          videoId,
+          { jobId: ctx.jobId, current: ctx.attempts, max: ctx.maxAttempts },
+          ctx.signal,
+        ),
       onGiveUp: ({ videoId }, reason) => giveUpProcessing(deps, videoId, reason),
+      removeLeftovers: (running) => removeLeftWorkspaces(deps.media.workDir, running),
     }),
   ];
 }

@@ -1,13 +1,14 @@
 // One processing run of one video: fetch source → probe → plan → one-decode encode, whose segments are
 // stored as they are made (playable after the first of each rendition) → final manifests → images →
-// ready. Each run writes under a new media version, so a retry starts clean.
+// ready. Each run writes under a new media version, so a retry starts clean; except after a run that
+// made its version playable and stopped: viewers may be watching it, so the retry continues it.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Config } from '../../config.ts';
 import { runFfmpeg } from '../../platform/media/ffmpeg-runner.ts';
 import { probe } from '../../platform/media/probe.ts';
-import { percentOf } from '../../platform/media/progress.ts';
+import { percentAt, percentOf } from '../../platform/media/progress.ts';
 import { demuxerOf, SOURCE_URL } from '../../platform/media/source-input.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { ObjectStore } from '../../platform/storage/object-store.ts';
@@ -34,17 +35,26 @@ const PUBLISH_INTERVAL_MS = 150;
 export async function processVideo(
   deps: PipelineDeps,
   videoId: string,
-  attempt: { current: number; max: number },
+  attempt: { jobId: string; current: number; max: number },
   /** Aborted when the worker shuts down: ffmpeg is stopped and the job goes back to the queue. */
   signal?: AbortSignal,
 ): Promise<'done' | 'skipped'> {
   const { videos, store, media, logger } = deps;
   const video = await videos.startProcessing(videoId);
   if (!video?.source_key) return 'skipped';
-  const version = video.media_version;
-  const prefix = mediaPrefix(videoId, version);
+  let version = video.media_version;
+  let prefix = mediaPrefix(videoId, version);
+  // An earlier run made this version playable, then stopped: this run continues it (see publisher.ts).
+  const continues = video.status === 'playable' && video.playback_version === version;
+  /** Viewers may be following this version's playlists. */
+  let watched = continues;
   // Also removes what a dead earlier run of this video left on this machine.
-  const work = await openWorkspace(media.workDir, videoId, version);
+  const work = await openWorkspace(media.workDir, {
+    videoId,
+    version,
+    jobId: attempt.jobId,
+    attempt: attempt.current,
+  });
   const progress = throttledProgress(videos, videoId);
   let stills: Promise<void> | null = null;
   try {
@@ -103,8 +113,25 @@ export async function processVideo(
       plan,
       onPlayable: async () => {
         await videos.markPlayable(videoId, version);
+        watched = true;
         startStills().catch(() => {}); // awaited below
       },
+      resume: continues
+        ? {
+            newVersion: async () => {
+              const next = await videos.startNewVersion(videoId, version);
+              if (next === null) throw new Error('a later run took over this video');
+              logger.warn(
+                { videoId, version, next },
+                'the encode differs from the playable version: new version',
+              );
+              version = next;
+              prefix = mediaPrefix(videoId, version);
+              watched = false;
+              return prefix;
+            },
+          }
+        : undefined,
     });
 
     await progress('encoding', 0, true);
@@ -131,23 +158,25 @@ export async function processVideo(
     // assignment made inside startStills.)
     await (stills as Promise<void> | null)?.catch(() => {});
     await fs.rm(work, { recursive: true, force: true });
-    await store.deletePrefix(`${prefix}/`);
     // The stage the run had reached, as last reported.
     const stage = ((await videos.get(videoId).catch(() => undefined))?.processing_stage ??
       'probing') as ProcessingStage;
     const lasting = signal?.aborted ? null : lastingFailure(err, stage, work);
+    const last = lasting !== null || (attempt.current >= attempt.max && !signal?.aborted);
+    // A version viewers may be watching stays, as it is, for the retry to continue.
+    if (last || !watched) await store.deletePrefix(`${prefix}/`);
     if (lasting) {
       logger.info({ err, videoId, stage }, 'processing failed for good');
       await videos.markFailed(videoId, lasting.code, lasting.message);
       return 'done';
     }
     logger.warn({ err, videoId, stage, attempt: attempt.current }, 'processing failed');
-    if (attempt.current >= attempt.max && !signal?.aborted) {
+    if (last) {
       const exhausted = exhaustedFailure(err, stage, work);
       await videos.markFailed(videoId, exhausted.code, exhausted.message);
       return 'done';
     }
-    await videos.abandonRun(videoId, version);
+    if (!watched) await videos.abandonRun(videoId, version);
     throw err; // retried by the job runner with backoff
   } finally {
     await fs.rm(work, { recursive: true, force: true });
@@ -183,6 +212,9 @@ async function encodeWhilePublishing(
     try {
       while (!finished) {
         await publisher.sync();
+        // ffmpeg 5 reports no progress until every output has started, and the storyboard's starts at
+        // the end: the stored segments say how far the encode is, whatever ffmpeg runs.
+        opts.onProgress(percentAt(publisher.encodedSeconds, opts.durationS));
         await Promise.race([delay(PUBLISH_INTERVAL_MS), settled]);
       }
     } catch (err) {

@@ -77,16 +77,20 @@ export class VideosService {
 
   /**
    * Claims a video for processing and answers the media version its outputs go to, or null when there
-   * is nothing to do (deleted, or already finished by an earlier run of the same job).
+   * is nothing to do (deleted, or already finished by an earlier run of the same job). Each run makes a
+   * new version, except one after a run that made its version playable and stopped: viewers may be
+   * watching that version, so the run continues it. A `playable` video never goes back to `processing`.
    */
   async startProcessing(id: string): Promise<VideoRow | null> {
     return this.db.transaction().execute(async (tx) => {
       const video = await repo.lockVideo(tx, id);
       if (!video || !video.source_key) return null;
       if (video.status === 'ready') return null;
+      const playable = video.status === 'playable';
+      const continues = playable && video.playback_version === video.media_version;
       const updated = await this.save(tx, video, {
-        status: 'processing',
-        media_version: video.media_version + 1,
+        status: playable ? 'playable' : 'processing',
+        media_version: continues ? video.media_version : video.media_version + 1,
         processing_stage: 'probing',
         processing_percent: 0,
         failure_code: null,
@@ -108,11 +112,27 @@ export class VideosService {
     });
   }
 
+  /**
+   * A run meant to continue a playable version finds that its output differs (another ffmpeg build or
+   * settings): it goes on under a new version, while viewers keep theirs until the new one is playable.
+   * Answers the new version, or null when a later run took over.
+   */
+  async startNewVersion(id: string, version: number): Promise<number | null> {
+    return this.db.transaction().execute(async (tx) => {
+      const video = await repo.lockVideo(tx, id);
+      if (!video || video.media_version !== version || this.isFinal(video.status)) return null;
+      await repo.updateVideo(tx, id, { media_version: version + 1 });
+      return version + 1;
+    });
+  }
+
   /** The first segment of every rendition of run `version` is stored: viewers may start watching. */
   async markPlayable(id: string, version: number): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       const video = await repo.lockVideo(tx, id);
-      if (!video || video.media_version !== version || video.status !== 'processing') return;
+      if (!video || video.media_version !== version) return;
+      if (video.status !== 'processing' && video.status !== 'playable') return;
+      if (video.status === 'playable' && video.playback_version === version) return;
       const updated = await this.save(tx, video, { status: 'playable', playback_version: version });
       await this.announce(tx, updated!);
     });
@@ -140,8 +160,10 @@ export class VideosService {
     await this.db.transaction().execute(async (tx) => {
       const video = await repo.lockVideo(tx, id);
       if (!video || video.media_version !== version || this.isFinal(video.status)) return;
+      // Viewers of an earlier version keep it, and the video stays playable for them.
+      const earlier = video.playback_version !== null && video.playback_version !== version;
       const updated = await this.save(tx, video, {
-        status: 'uploaded',
+        status: earlier && video.status === 'playable' ? 'playable' : 'uploaded',
         processing_stage: null,
         processing_percent: 0,
         playback_version: video.playback_version === version ? null : video.playback_version,

@@ -16,6 +16,15 @@ export interface JobContext {
 /** Expected outcomes are returned, not thrown: a job whose subject is gone is `skipped`, not failed. */
 export type JobOutcome = 'done' | 'skipped';
 
+/** One run of a job: the job's id and the attempt, as its handler got them (JobContext). */
+export interface JobRun {
+  jobId: string;
+  attempt: number;
+}
+
+/** Answers, in order, whether each run is still running on a live worker. */
+export type RunningCheck = (runs: JobRun[]) => Promise<boolean[]>;
+
 export interface GiveUpReason {
   /** `error`: the last attempt threw (or was handed back at shutdown); `worker_lost`: its worker died. */
   cause: 'error' | 'worker_lost';
@@ -33,6 +42,13 @@ export interface JobDefinition<P = unknown> {
    * mid-work. Must be idempotent: a sweep interrupted before it commits calls it again.
    */
   onGiveUp?: (payload: P, reason: GiveUpReason) => Promise<void>;
+  /**
+   * Removes what runs of this job left on this machine when they stopped without cleaning up (the
+   * scratch files of a killed worker). Called when a worker starts, before it takes jobs, and on each of
+   * its liveness sweeps. `running` answers, for each run given, whether a live worker still runs it:
+   * look at what is left first and ask after, so that a run starting meanwhile is never taken for dead.
+   */
+  removeLeftovers?: (running: RunningCheck) => Promise<void>;
   /** Run on a schedule, in crontab syntax (e.g. `0 * * * *`); the payload is then `{}`. */
   cron?: string;
 }

@@ -2,10 +2,10 @@
 // timeout. Here each worker process holds a PostgreSQL session lock keyed by the id graphile-worker
 // locks jobs with; the server drops it when the process (or its machine) dies. A sweep on every worker
 // looks for jobs locked by an id whose session lock is gone, hands them back to the queue, and gives up
-// on those that were on their last attempt.
+// on those that were on their last attempt; then each node removes what dead runs left on its machine.
 import type pg from 'pg';
 import type { Logger } from '../observability/logger.ts';
-import type { JobRegistry } from './definition.ts';
+import type { JobRegistry, JobRun } from './definition.ts';
 
 /** First key of the session locks that say "this locker is alive" ('vire'); the second is hashtext(id). */
 const LIVE_NAMESPACE = 0x76697265;
@@ -25,6 +25,8 @@ export interface LivenessOptions {
    * this does not sweep: the marker of a worker that just started (or reconnected) may not be visible yet.
    */
   graceMs?: number;
+  /** Run after each sweep, on every node: work local to this machine (leftovers of dead runs). */
+  afterSweep?: () => Promise<void>;
 }
 
 interface DeadJob {
@@ -35,19 +37,33 @@ interface DeadJob {
   payload: unknown;
 }
 
-// A hash anti-join on one snapshot of pg_locks (materialized), not a lookup of pg_locks per job. The jobs
-// table holds only pending and failed jobs (finished ones are deleted), so the scan stays small.
-const DEAD_LOCKERS = `
+const LIVE_MARKERS = `
   with live as materialized (
     select objid from pg_locks
     where locktype = 'advisory' and classid = $1::oid and objsubid = 2 and granted
       and database = (select oid from pg_database where datname = current_database())
-  )
+  )`;
+
+// A hash anti-join on one snapshot of pg_locks (materialized), not a lookup of pg_locks per job. The jobs
+// table holds only pending and failed jobs (finished ones are deleted), so the scan stays small.
+const DEAD_LOCKERS = `${LIVE_MARKERS}
   select distinct j.locked_by
   from graphile_worker.jobs j
   where j.locked_by is not null
     and j.locked_at < now() - make_interval(secs => $2)
     and not exists (select 1 from live where live.objid = hashtext(j.locked_by)::oid)`;
+
+// A run is its job's id and attempt: each time a worker locks a job, its attempts count goes up. Locked
+// within the grace period counts as live, as in DEAD_LOCKERS.
+const RUNNING = `${LIVE_MARKERS}
+  select exists (
+    select 1 from graphile_worker.jobs j
+    where j.id = r.job_id and j.attempts = r.attempt and j.locked_by is not null
+      and (j.locked_at >= now() - make_interval(secs => $2)
+        or exists (select 1 from live where live.objid = hashtext(j.locked_by)::oid))
+  ) as running
+  from unnest($3::bigint[], $4::int[]) with ordinality as r(job_id, attempt, n)
+  order by r.n`;
 
 // The public jobs view leaves out the payload, which a give-up hook needs: it is read from the table.
 const JOBS_OF = `
@@ -133,6 +149,18 @@ export class WorkerLiveness {
     return this.release(rows.map((r) => r.locked_by));
   }
 
+  /** Whether each run is still running on a live worker, whichever node it is on. */
+  async running(runs: JobRun[]): Promise<boolean[]> {
+    if (runs.length === 0) return [];
+    const { rows } = await this.opts.pool.query<{ running: boolean }>(RUNNING, [
+      LIVE_NAMESPACE,
+      this.graceMs / 1000,
+      runs.map((r) => r.jobId),
+      runs.map((r) => r.attempt),
+    ]);
+    return rows.map((r) => r.running);
+  }
+
   private async release(dead: string[]): Promise<number> {
     const client = await this.opts.pool.connect();
     try {
@@ -195,6 +223,7 @@ export class WorkerLiveness {
     this.sweeping = (async () => {
       if (!this.client) await this.reconnect();
       await this.sweep();
+      await this.opts.afterSweep?.();
     })()
       .catch((err) => this.log.warn({ err }, 'worker liveness sweep failed'))
       .finally(() => {

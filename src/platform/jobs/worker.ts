@@ -12,7 +12,7 @@ import {
 } from 'graphile-worker';
 import type pg from 'pg';
 import type { Logger } from '../observability/logger.ts';
-import type { JobOutcome, JobRegistry } from './definition.ts';
+import type { JobOutcome, JobRegistry, RunningCheck } from './definition.ts';
 import { type LivenessOptions, WorkerLiveness } from './liveness.ts';
 
 export interface WorkerOptions {
@@ -29,6 +29,8 @@ export interface WorkerOptions {
 
 export async function startWorker(opts: WorkerOptions): Promise<Runner> {
   const taskList: TaskList = {};
+  /** Runs of this process, `<job id>:<attempt>`: known running without asking the database. */
+  const ours = new Set<string>();
   for (const def of opts.registry.all()) {
     taskList[def.name] = async (raw, helpers) => {
       const parsed = def.payload.safeParse(raw ?? {});
@@ -44,6 +46,8 @@ export async function startWorker(opts: WorkerOptions): Promise<Runner> {
       const handBack = () => job.abort(new Error('handed back: the worker shut down while the job ran'));
       if (helpers.abortSignal.aborted) handBack();
       else helpers.abortSignal.addEventListener('abort', handBack, { once: true });
+      const run = `${helpers.job.id}:${helpers.job.attempts}`;
+      ours.add(run);
       const running = def.handler(parsed.data, {
         // The pool parses int8 as a number (see database.ts); the job id stays a string.
         jobId: String(helpers.job.id),
@@ -73,6 +77,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Runner> {
         }
         throw err;
       } finally {
+        ours.delete(run);
         helpers.abortSignal.removeEventListener('abort', handBack);
       }
       if (outcome === 'skipped') helpers.logger.info(`${def.name} skipped`);
@@ -82,13 +87,28 @@ export async function startWorker(opts: WorkerOptions): Promise<Runner> {
     .all()
     .filter((d) => d.cron)
     .map((d) => ({ task: d.name, match: d.cron!, identifier: d.name, options: { backfillPeriod: 0 } }));
+  const running: RunningCheck = async (runs) => {
+    const elsewhere = runs.filter((r) => !ours.has(`${r.jobId}:${r.attempt}`));
+    const answers = await liveness.running(elsewhere);
+    return runs.map((r) => ours.has(`${r.jobId}:${r.attempt}`) || answers[elsewhere.indexOf(r)] === true);
+  };
+  const removeLeftovers = async () => {
+    for (const def of opts.registry.all()) {
+      await def
+        .removeLeftovers?.(running)
+        .catch((err) => opts.logger.warn({ err, job: def.name }, 'removing what dead runs left failed'));
+    }
+  };
   const liveness = new WorkerLiveness({
     pool: opts.pool,
     registry: opts.registry,
     logger: opts.logger,
+    afterSweep: removeLeftovers,
     ...opts.liveness,
   });
   await liveness.connect();
+  // A worker that starts after a crash (its own, or another's on this machine) cleans up first.
+  await removeLeftovers();
   const events: WorkerEvents = new EventEmitter();
   let marking: Promise<void> | undefined;
   events.on('pool:create', ({ workerPool }) => {

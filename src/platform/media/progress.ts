@@ -46,6 +46,11 @@ export class ProgressParser {
 /** Percent of the source encoded, 0-100, never going past 99 before the end. */
 export function percentOf(update: ProgressUpdate, durationS: number): number {
   if (update.done) return 100;
+  return percentAt(update.outTimeS, durationS);
+}
+
+/** Percent of the source done once `seconds` of it are, 0-99: 100 is only said at the end. */
+export function percentAt(seconds: number, durationS: number): number {
   if (durationS <= 0) return 0;
-  return Math.min(99, Math.max(0, Math.floor((update.outTimeS / durationS) * 100)));
+  return Math.min(99, Math.max(0, Math.floor((seconds / durationS) * 100)));
 }
