@@ -157,7 +157,9 @@ describe('retry after playable', () => {
     const moved = await runAgain();
     assert.deepEqual([moved.media_version, moved.playback_version], [2, 2]);
     assert.deepEqual(await fs.readdir(stored()), ['2']);
-    const master = await fetch(`${t.url}/media/videos/${id}/2/hls/master.m3u8`);
+    const { playback } = await (await fetch(`${t.url}/api/v1/videos/${id}`)).json();
+    assert.match(playback.hls, new RegExp(`/media/videos/${id}/2/`));
+    const master = await fetch(new URL(playback.hls, t.url));
     assert.equal(master.status, 200);
     assert.ok((await fs.stat(stored('2', 'hls', '240p', 'seg_00000.m4s'))).size > 0);
     await workers.stop(w);
