@@ -143,6 +143,19 @@ describe('POST /api/v1/auth/register', () => {
     }
   });
 
+  it('refuses a NUL character in any field with VALIDATION_FAILED naming it', async () => {
+    for (const field of ['username', 'email', 'password', 'display_name'] as const) {
+      const body = { ...fresh(), password: 'long enough pw', display_name: 'Ada' };
+      body[field] = `${body[field]}\u0000x`;
+      assert.deepEqual(badFields(await register(body)), [field], field);
+    }
+    // An unknown field is dropped by validation, but its value is refused all the same.
+    const extra = await register({ ...fresh(), password: 'long enough pw', nickname: ['a', 'b\u0000'] });
+    assert.deepEqual(badFields(extra), ['nickname.1']);
+    // A literal backslash-u in a value is no NUL.
+    assert.equal((await register({ ...fresh(), password: 'long \\u0000 pw' })).status, 201);
+  });
+
   it('answers 415 for an unsupported content type and 413 for a huge body', async () => {
     const xml = await api(t, 'POST', '/api/v1/auth/register', {
       raw: '<user/>',
@@ -155,6 +168,25 @@ describe('POST /api/v1/auth/register', () => {
 });
 
 describe('POST /api/v1/auth/login', () => {
+  it('refuses a NUL character with VALIDATION_FAILED naming the field, without signing in', async () => {
+    const u = await registerUser(t);
+    for (const body of [
+      { username: `${u.username}\u0000`, password: u.password },
+      { email: `${u.email}\u0000`, password: u.password },
+    ]) {
+      assert.deepEqual(badFields(await login(body)), [Object.keys(body)[0]]);
+    }
+    assert.deepEqual(badFields(await login({ username: u.username, password: `\u0000${u.password}` })), [
+      'password',
+    ]);
+    // The raw escape as a client library sends it.
+    const raw = await api(t, 'POST', '/api/v1/auth/login', {
+      raw: `{"username":"nobody\\u0000","password":"x"}`,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
+    assert.deepEqual(badFields(raw), ['username']);
+  });
+
   it('signs in by username or email, in any case, each time with a new session', async () => {
     const u = await registerUser(t, { username: `Mixed_${Date.now() % 1e6}` });
     const sessions = new Set([claimsOf(u.access_token).sid]);

@@ -1,6 +1,7 @@
 // The HTTP platform every module stands on: problem+json errors, request ids, health, metrics, the
 // auth-level rule and the OpenAPI document.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { sql } from 'kysely';
@@ -28,9 +29,11 @@ function assertProblem(res: ApiResponse<Record<string, unknown>>, status: number
   assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
   assert.equal(res.body.status, status);
   assert.equal(res.body.code, code);
-  for (const field of ['type', 'title', 'detail', 'instance', 'request_id']) {
+  for (const field of ['type', 'title', 'detail', 'request_id']) {
     assert.equal(typeof res.body[field], 'string', `${field} in ${JSON.stringify(res.body)}`);
   }
+  // The path, when it names something here; never a URL the server could not read.
+  if (res.body.instance !== undefined) assert.equal(typeof res.body.instance, 'string');
   assert.equal(res.body.request_id, res.headers.get('x-request-id'));
 }
 
@@ -40,6 +43,39 @@ function assertNothingLeaks(text: string) {
   assert.doesNotMatch(text, /"stack"/);
   assert.doesNotMatch(text, /\b(select|insert|update|delete)\b.+\b(from|into|set)\b/i, 'SQL');
   assert.doesNotMatch(text, /\/work\/|node_modules|\.ts\b/, 'file path');
+}
+
+/** Sends `request` as it is on a socket and answers the parsed reply, for requests fetch() would fix. */
+async function rawRequest(
+  url: string,
+  request: string,
+): Promise<ApiResponse<Record<string, unknown>> & { text: string }> {
+  const { hostname, port } = new URL(url);
+  const raw = await new Promise<string>((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => socket.end(request));
+    let data = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      data += chunk;
+    });
+    socket.on('close', () => resolve(data));
+    socket.on('error', (err) => (data ? resolve(data) : reject(err)));
+  });
+  const [head = '', text = ''] = raw.split(/\r\n\r\n(.*)/s);
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers = new Headers();
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+  }
+  const status = Number(statusLine.split(' ')[1]);
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: the assertions say so
+  }
+  return { status, headers, body, text };
 }
 
 /** Every route the server holds, read from Fastify's route tree: "METHOD /path/{param}". */
@@ -108,6 +144,74 @@ describe('http platform', () => {
     for (const res of [invalid, malformed, wrongType, huge, noToken, badToken]) {
       assertNothingLeaks(JSON.stringify(res.body));
     }
+  });
+
+  it('answers a URL it cannot decode with a 400 problem that does not repeat it', async () => {
+    for (const path of ['/api/v1/%zz', '/api/v1/videos/%E0%A4%A', '/healthz/%']) {
+      const res = await rawRequest(t.url, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      assertProblem(res, 400, 'MALFORMED_URL');
+      assert.equal(res.body.instance, undefined);
+      assert.ok(!res.text.includes(path), `${path} echoed: ${res.text}`);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    }
+  });
+
+  it('answers an overlong path segment with a 414 problem that does not repeat it', async () => {
+    const id = `abc${'x'.repeat(300)}`;
+    for (const [method, path] of [
+      ['GET', `/api/v1/videos/${id}`],
+      ['PATCH', `/api/v1/admin/users/${id}?q=1`],
+    ] as const) {
+      const res = await api(t, method, path);
+      assertProblem(res, 414, 'URL_TOO_LONG');
+      assert.equal(res.body.instance, undefined);
+      assert.ok(!JSON.stringify(res.body).includes('xxxxxxxxxx'), JSON.stringify(res.body));
+    }
+  });
+
+  it('answers a request line and headers past the limit with a 431 problem', async () => {
+    const huge = 'a'.repeat(20_000);
+    for (const request of [
+      `GET /healthz?q=${huge} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${huge}\r\n\r\n`,
+    ]) {
+      const res = await rawRequest(t.url, request);
+      assert.equal(res.status, 431, res.text.slice(0, 200));
+      assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+      assert.equal(res.body.code, 'HEADERS_TOO_LARGE');
+      assert.equal(res.body.status, 431);
+      assert.equal(typeof res.body.request_id, 'string');
+      assert.equal(res.body.request_id, res.headers.get('x-request-id'));
+      assert.ok(!res.text.includes('aaaaaaaaaa'));
+    }
+  });
+
+  it('answers a request that is not HTTP with a 400 problem', async () => {
+    for (const request of ['HELLO\r\n\r\n', 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n']) {
+      const res = await rawRequest(t.url, request);
+      assert.equal(res.status, 400, res.text);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+      assert.equal(res.body.code, 'MALFORMED_REQUEST');
+      assert.equal(typeof res.body.title, 'string');
+    }
+  });
+
+  it('answers a JSON body Fastify refuses (empty, bad content type) with problems', async () => {
+    const empty = await api(t, 'POST', '/api/v1/auth/login', {
+      raw: '',
+      headers: { 'content-type': 'application/json' },
+    });
+    assertProblem(empty, 400, 'MALFORMED_REQUEST');
+    const badType = await api(t, 'POST', '/api/v1/auth/login', {
+      raw: '{}',
+      headers: { 'content-type': 'application json' },
+    });
+    assertProblem(badType, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    const poisoned = await api(t, 'POST', '/api/v1/auth/login', {
+      raw: '{"username":"a","password":"b","__proto__":{"x":1}}',
+      headers: { 'content-type': 'application/json' },
+    });
+    assertProblem(poisoned, 400, 'MALFORMED_REQUEST');
   });
 
   it('sends x-request-id on every response, and keeps one the caller gives', async () => {
