@@ -99,7 +99,35 @@ describe('POST /api/v1/auth/register', () => {
     const short = await register({ ...fresh(), password: '1234567' });
     assert.deepEqual(badFields(short), ['password']);
     assert.match(short.body.errors[0].message, /8/);
-    assert.equal((await register({ ...fresh(), password: '12345678' })).status, 201);
+    assert.equal((await register({ ...fresh(), password: 'k7#p2!qz' })).status, 201);
+  });
+
+  it('refuses a very common password, in any case, naming password', async () => {
+    for (const password of ['password123', 'Password123', 'QWERTYUIOP', 'iloveyou1', '12345678']) {
+      const res = await register({ ...fresh(), password });
+      assert.deepEqual(badFields(res), ['password'], password);
+      assert.match(res.body.errors[0].message, /common/);
+    }
+  });
+
+  it('refuses a password that is the username or the email, in any case', async () => {
+    const names = fresh();
+    for (const password of [
+      names.username,
+      names.username.toUpperCase(),
+      names.email,
+      names.email.toLowerCase(),
+    ]) {
+      const res = await register({ ...names, password });
+      assert.deepEqual(badFields(res), ['password'], password);
+      assert.match(res.body.errors[0].message, /username|email/);
+    }
+    // Neither was made.
+    assertProblem(
+      await login({ username: names.username, password: names.username }),
+      401,
+      'INVALID_CREDENTIALS',
+    );
   });
 
   it('refuses a bad username', async () => {
@@ -250,6 +278,23 @@ describe('POST /api/v1/auth/login', () => {
       401,
       'INVALID_CREDENTIALS',
     );
+  });
+});
+
+describe('ADMIN_PASSWORD', () => {
+  it('makes no administrator with a very common password or one equal to the email', async () => {
+    for (const [email, password] of [
+      ['first@example.test', 'Password123'],
+      ['second.admin@example.test', 'second.admin@example.test'],
+    ] as const) {
+      const other = await startTestApp({ ADMIN_EMAIL: email, ADMIN_PASSWORD: password });
+      try {
+        const res = await api(other, 'POST', '/api/v1/auth/login', { body: { email, password } });
+        assertProblem(res, 401, 'INVALID_CREDENTIALS');
+      } finally {
+        await other.stop();
+      }
+    }
   });
 });
 

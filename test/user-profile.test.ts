@@ -109,6 +109,16 @@ describe('PUT /api/v1/user/display-name', () => {
 });
 
 describe('PUT /api/v1/user/password', () => {
+  it('refuses a very common new password, or the username or email, naming new_password', async () => {
+    const u = await registerUser(t);
+    for (const new_password of ['password123', 'Sunshine1', u.username, u.email.toUpperCase()]) {
+      const res = await setPassword(u.access_token, { current_password: u.password, new_password });
+      assert.deepEqual(badFields(res), ['new_password'], new_password);
+    }
+    // The password is unchanged.
+    assert.equal((await login({ username: u.username, password: u.password })).status, 200);
+  });
+
   it('answers 401 INVALID_CREDENTIALS naming current_password when the current one is wrong', async () => {
     const u = await registerUser(t);
     const res = await setPassword(u.access_token, {
