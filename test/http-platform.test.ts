@@ -9,7 +9,7 @@ import pino from 'pino';
 import { AppError } from '../src/platform/http/errors.ts';
 import { createHttpServer } from '../src/platform/http/server.ts';
 import { createMetrics } from '../src/platform/observability/metrics.ts';
-import { type ApiResponse, api, startTestApp, type TestApp } from './helpers/app.ts';
+import { type ApiResponse, api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 
 /** The parts of an OpenAPI document these tests read. */
 interface Operation {
@@ -23,6 +23,7 @@ interface OpenApiDocument {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const METRICS_TOKEN = 'metrics-scraper-token-0123456789';
 
 function assertProblem(res: ApiResponse<Record<string, unknown>>, status: number, code: string) {
   assert.equal(res.status, status, JSON.stringify(res.body));
@@ -96,7 +97,7 @@ function registeredRoutes(tree: string): string[] {
 describe('http platform', () => {
   let t: TestApp;
   before(async () => {
-    t = await startTestApp();
+    t = await startTestApp({ METRICS_TOKEN });
   });
   after(() => t.stop());
 
@@ -243,7 +244,7 @@ describe('http platform', () => {
     await api(t, 'GET', '/healthz');
     await api(t, 'GET', '/no/such/page-4711');
     await api(t, 'PATCH', `/api/v1/admin/users/${crypto.randomUUID()}`, { body: {} });
-    const res = await fetch(`${t.url}/metrics`);
+    const res = await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
     const text = await res.text();
@@ -261,6 +262,97 @@ describe('http platform', () => {
     assert.match(text, /^db_pool_connections_total \d+$/m);
     assert.match(text, /^db_pool_connections_idle \d+$/m);
     assert.match(text, /^db_pool_requests_waiting \d+$/m);
+  });
+
+  it('serves /metrics only to the bearer of METRICS_TOKEN', async () => {
+    const missing = await api(t, 'GET', '/metrics');
+    assertProblem(missing, 401, 'TOKEN_MISSING');
+    assert.equal(missing.headers.get('www-authenticate'), 'Bearer');
+    for (const authorization of [
+      `Bearer ${METRICS_TOKEN}x`,
+      `Bearer ${METRICS_TOKEN.slice(1)}`,
+      METRICS_TOKEN,
+    ]) {
+      const res = await api(t, 'GET', '/metrics', { headers: { authorization } });
+      assertProblem(res, 401, 'TOKEN_INVALID');
+      assert.doesNotMatch(JSON.stringify(res.body), /http_request_duration/);
+    }
+    // An access token of a user is not the metrics token.
+    const u = await registerUser(t);
+    assertProblem(await api(t, 'GET', '/metrics', { token: u.access_token }), 401, 'TOKEN_INVALID');
+  });
+
+  it('sends the usual security headers on every answer', async () => {
+    for (const path of ['/healthz', '/api/v1/users/me', '/nowhere', '/api/docs', '/api/openapi.json']) {
+      const res = await fetch(`${t.url}${path}`);
+      await res.arrayBuffer();
+      const h = res.headers;
+      assert.equal(h.get('x-content-type-options'), 'nosniff', path);
+      assert.equal(h.get('referrer-policy'), 'no-referrer', path);
+      assert.equal(h.get('x-frame-options'), 'SAMEORIGIN', path);
+      const csp = h.get('content-security-policy') ?? '';
+      for (const directive of [
+        "default-src 'self'",
+        "frame-ancestors 'self'",
+        "object-src 'none'",
+        "script-src 'self'",
+      ]) {
+        assert.ok(csp.split(';').includes(directive), `${path}: ${directive} in ${csp}`);
+      }
+      // Served over plain HTTP on a local network, a page must still load its own scripts.
+      assert.doesNotMatch(csp, /upgrade-insecure-requests/);
+    }
+  });
+
+  it('keeps API answers out of caches, those that carry tokens first', async () => {
+    const noStore = (res: ApiResponse, label: string) =>
+      assert.equal(res.headers.get('cache-control'), 'no-store', `${label}: ${res.status}`);
+    const u = await registerUser(t);
+    const registered = await api(t, 'POST', '/api/v1/auth/register', {
+      body: {
+        username: `cc_${Date.now() % 1e6}`,
+        email: `cc${Date.now()}@example.test`,
+        password: 'pw long enough',
+      },
+    });
+    noStore(registered, 'register');
+    const login = await api(t, 'POST', '/api/v1/auth/login', {
+      body: { username: u.username, password: u.password },
+    });
+    noStore(login, 'login');
+    noStore(
+      await api(t, 'POST', '/api/v1/auth/refresh', { body: { refresh_token: u.refresh_token } }),
+      'refresh',
+    );
+    noStore(await api(t, 'GET', '/api/v1/users/me', { token: login.body.access_token }), 'users/me');
+    noStore(await api(t, 'POST', '/api/v1/auth/logout', { token: login.body.access_token }), 'logout');
+    noStore(await api(t, 'GET', '/api/v1/users/me'), 'a refusal');
+
+    // A video that is not public: its answer carries playback tokens.
+    const videos = t.app.videos;
+    const video = await videos.register(t.app.database.db, {
+      ownerId: u.id,
+      title: 'cached?',
+      filename: null,
+      size: null,
+    });
+    await t.app.database.db
+      .transaction()
+      .execute((tx) => videos.markUploaded(tx, video.id, { key: 'k', size: 1 }));
+    const run = await videos.startProcessing(video.id);
+    await videos.markPlayable(video.id, run!.media_version);
+    const edited = await api(t, 'PATCH', `/api/v1/videos/${video.id}`, {
+      token: u.access_token,
+      body: { visibility: 'unlisted' },
+    });
+    assert.equal(edited.status, 200, JSON.stringify(edited.body));
+    noStore(edited, 'PATCH videos/{id}');
+    const got = await api(t, 'GET', `/api/v1/videos/${video.id}`);
+    assert.match(got.body.playback.hls, /[?&]token=/);
+    noStore(got, 'GET videos/{id}');
+    // A route that chooses its own caching keeps it.
+    const progress = await api(t, 'GET', `/api/v1/videos/${video.id}/processing`);
+    assert.equal(progress.headers.get('cache-control'), 'no-cache');
   });
 
   it('serves the API documentation page', async () => {
@@ -364,6 +456,51 @@ describe('http platform', () => {
         bearerFormat: 'JWT',
       });
     });
+  });
+});
+
+describe('/metrics by default and on a listener of its own', () => {
+  it('is not served at all without METRICS_TOKEN or METRICS_PORT', async () => {
+    const plain = await startTestApp();
+    try {
+      assertProblem(await api(plain, 'GET', '/metrics'), 404, 'NOT_FOUND');
+      assert.equal(plain.app.metricsUrl, undefined);
+    } finally {
+      await plain.stop();
+    }
+  });
+
+  it('is served on METRICS_PORT only, with the token when one is set', async () => {
+    const apart = await startTestApp({ METRICS_PORT: '0', METRICS_TOKEN });
+    try {
+      const metricsUrl = apart.app.metricsUrl!;
+      assert.match(metricsUrl, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      await api(apart, 'GET', '/healthz');
+      // Not on the API's listener, even with the token.
+      const onApi = await api(apart, 'GET', '/metrics', {
+        headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+      });
+      assertProblem(onApi, 404, 'NOT_FOUND');
+      const listener = { url: metricsUrl.replace(/\/metrics$/, '') };
+      assertProblem(await api(listener, 'GET', '/metrics'), 401, 'TOKEN_MISSING');
+      assertProblem(
+        await api(listener, 'GET', '/metrics', { headers: { authorization: 'Bearer nope' } }),
+        401,
+        'TOKEN_INVALID',
+      );
+      assertProblem(await api(listener, 'GET', '/other'), 404, 'NOT_FOUND');
+      const res = await fetch(metricsUrl, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+      assert.match(
+        await res.text(),
+        /^http_request_duration_seconds_count\{method="GET",route="\/healthz",status_code="200"\} \d+$/m,
+      );
+    } finally {
+      await apart.stop();
+    }
+    // Stopping the app closed its listener.
+    await assert.rejects(fetch(apart.app.metricsUrl!));
   });
 });
 

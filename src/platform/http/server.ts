@@ -26,6 +26,7 @@ import { type AuthLevel, requireAuthLevels } from './auth-guard.ts';
 import { answerClientError } from './client-errors.ts';
 import { AppError, type ErrorCode, type FieldError, problemFor, problemSchema } from './errors.ts';
 import { installJsonBodyParser } from './json-body.ts';
+import { installSecurityHeaders } from './security-headers.ts';
 import { serializerCompiler } from './serializer.ts';
 
 export type HttpServer = FastifyInstance<
@@ -79,6 +80,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   requireAuthLevels(app);
   documentErrorResponses(app);
 
+  await installSecurityHeaders(app);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
