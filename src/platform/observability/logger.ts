@@ -45,7 +45,7 @@ export function createLogger(level: string, name = 'vireo', opts: LoggerOptions 
     destination: opts.destination ?? 1,
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: 'pid,hostname,name,area',
-    messageFormat: '{if area}{area}  {end}{msg}',
+    messageFormat: '{if area}[{area}] {end}{msg}',
     singleLine: true,
   });
   return pino(options, stream);
