@@ -14,6 +14,11 @@ import { isMigrated, migrate, readMigrations } from './platform/db/migrator.ts';
 import { sharedSecret } from './platform/db/secrets.ts';
 import { installAuthGuard } from './platform/http/auth-guard.ts';
 import { healthRoutes } from './platform/http/health.ts';
+import {
+  type MetricsListener,
+  metricsRoute,
+  startMetricsListener,
+} from './platform/http/metrics-endpoint.ts';
 import { RateLimiter } from './platform/http/rate-limit.ts';
 import { createHttpServer, type HttpServer } from './platform/http/server.ts';
 import { type AnyJob, JobRegistry } from './platform/jobs/definition.ts';
@@ -46,6 +51,8 @@ export interface App {
   http?: HttpServer;
   /** Base URL of the HTTP server, when this role serves HTTP. */
   url?: string;
+  /** URL of /metrics on a listener of its own (METRICS_PORT). */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -78,12 +85,13 @@ export async function prepareDatabase(
 }
 
 export async function startApp(config: Config, opts: AppOptions): Promise<App> {
-  const logger = opts.logger ?? createLogger(config.log.level);
+  const logger = opts.logger ?? createLogger(config.log.level, 'vireo', { format: config.log.format });
   const { database, url: databaseUrl, embedded } = await prepareDatabase(config, logger);
   const { db, pool } = database;
   let http: HttpServer | undefined;
   let worker: Runner | undefined;
   let uploadsDeps: UploadsDeps | undefined;
+  let metricsListener: MetricsListener | undefined;
   const hub = new NotifyHub(databaseUrl, logger.child({ area: 'vireo:realtime' }));
 
   // Order matters: stop taking requests; let running jobs finish, or hand them back when the time is up;
@@ -96,6 +104,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
       (err) => logger.error({ err }, 'http close failed'),
     );
     if (httpClosed === false) logger.warn('requests still open at shutdown were cut');
+    await metricsListener?.close();
     // Its LISTEN connection is not in the pool: left open, the database server would end it.
     await hub.stop();
     if (worker) {
@@ -161,9 +170,10 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     );
 
     let url: string | undefined;
+    const metrics = createMetrics();
+    registerPoolMetrics(metrics.registry, pool);
+    metricsListener = await startMetricsListener(metrics, config.metrics, logger);
     if (opts.role !== 'worker') {
-      const metrics = createMetrics();
-      registerPoolMetrics(metrics.registry, pool);
       http = await createHttpServer({
         logger,
         metrics,
@@ -172,17 +182,14 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
       });
       installAuthGuard(http, accounts.authenticate);
       const migrations = await readMigrations();
-      healthRoutes(
-        http,
-        {
-          database: async () => {
-            await sql`select 1`.execute(db);
-            return true;
-          },
-          migrations: () => isMigrated(pool, migrations),
+      healthRoutes(http, {
+        database: async () => {
+          await sql`select 1`.execute(db);
+          return true;
         },
-        metrics,
-      );
+        migrations: () => isMigrated(pool, migrations),
+      });
+      metricsRoute(http, metrics, config.metrics);
       await hub.start();
       accountsRoutes(http, accounts);
       adminRoutes(http, accounts);
@@ -192,7 +199,6 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
       playbackRoutes(http, { store, videos, tokens: playbackTokens, delivery: config.delivery });
       const address = await http.listen({ host: config.http.host, port: config.http.port });
       url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
-      logger.info({ url }, 'HTTP server listening');
     }
     if (opts.role !== 'api') {
       worker = await startWorker({
@@ -205,7 +211,10 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
       });
       logger.info({ concurrency: config.worker.concurrency }, 'job worker running');
     }
-    return { config, logger, database, accounts, videos, store, http, url, stop };
+    // The one line a person starting Vireo looks for, once everything is up.
+    if (url) logger.info({ url }, `Vireo is running at ${url}`);
+    const metricsUrl = metricsListener?.url;
+    return { config, logger, database, accounts, videos, store, http, url, metricsUrl, stop };
   } catch (err) {
     await stop();
     throw err;

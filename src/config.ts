@@ -27,6 +27,10 @@ export const configSchema = z.object({
   EMBEDDED_PG_PORT: int(1, 65535).default(54329),
   DB_POOL_MAX: int(1, 200).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: int(0, 65535).optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   ACCESS_TOKEN_TTL_SECONDS: int(60, 86_400).default(900),
   REFRESH_TOKEN_TTL_SECONDS: int(3600, 31_536_000).default(2_592_000),
@@ -40,6 +44,8 @@ export const configSchema = z.object({
   RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
   LOGIN_LIMIT_PER_IP: int(1, 1_000_000).default(30),
   LOGIN_LIMIT_PER_ACCOUNT: int(1, 1_000_000).default(10),
+  LOGIN_BACKOFF_AFTER_FAILURES: int(1, 1_000_000).default(20),
+  LOGIN_BACKOFF_MAX_SECONDS: int(1, 86_400).default(900),
   REGISTER_LIMIT_PER_IP: int(1, 1_000_000).default(10),
   TRUST_PROXY: bool.default(false),
   WORKER_CONCURRENCY: int(1, 64).default(2),
@@ -97,7 +103,16 @@ export interface Config {
   databaseUrl?: string;
   embeddedPostgres: { port: number; dataDir: string };
   db: { poolMax: number };
-  log: { level: RawConfig['LOG_LEVEL'] };
+  log: {
+    level: RawConfig['LOG_LEVEL'];
+    /** `auto`: human-readable lines when standard output is a terminal, JSON lines otherwise. */
+    format: RawConfig['LOG_FORMAT'];
+  };
+  /**
+   * Who may read /metrics. `listen`: on a listener of its own, and not on the API's; else on the API's
+   * listener, only with `token`; with neither, nowhere.
+   */
+  metrics: { token?: string; listen?: { host: string; port: number } };
   auth: {
     /** Absent: a random secret is generated once and kept in the database, shared by every node. */
     jwtSecret?: string;
@@ -107,7 +122,7 @@ export interface Config {
     playbackTokenTtlSeconds: number;
   };
   admin?: { email: string; password: string; username: string };
-  rateLimit: { windowSeconds: number; loginPerIp: number; loginPerAccount: number; registerPerIp: number };
+  rateLimit: RateLimits;
   worker: { concurrency: number; pollIntervalMs: number };
   shutdownTimeoutMs: number;
   storage: { driver: 'fs'; dir: string } | { driver: 's3'; s3: S3StorageConfig };
@@ -140,6 +155,18 @@ export interface Config {
   };
 }
 
+export interface RateLimits {
+  windowSeconds: number;
+  /** Sign-in attempts from one address. */
+  loginPerIp: number;
+  /** Failed sign-ins on one account from one address; also failed current-password checks per account. */
+  loginPerAccount: number;
+  /** Failed sign-ins on one account, from anywhere, before addresses it has no session from must wait. */
+  loginBackoffAfter: number;
+  loginBackoffMaxSeconds: number;
+  registerPerIp: number;
+}
+
 export interface S3StorageConfig {
   /** Absent: AWS S3 of the region. */
   endpoint?: string;
@@ -154,7 +181,13 @@ export interface S3StorageConfig {
 export class ConfigError extends Error {}
 
 /** Values never repeated in an error: it reaches terminals and log collectors. */
-const SECRETS = new Set(['JWT_SECRET', 'ADMIN_PASSWORD', 'DATABASE_URL', 'S3_SECRET_ACCESS_KEY']);
+const SECRETS = new Set([
+  'JWT_SECRET',
+  'ADMIN_PASSWORD',
+  'DATABASE_URL',
+  'S3_SECRET_ACCESS_KEY',
+  'METRICS_TOKEN',
+]);
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings count as unset, as they do in most .env files.
@@ -177,7 +210,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: c.DATABASE_URL,
     embeddedPostgres: { port: c.EMBEDDED_PG_PORT, dataDir: path.join(dataDir, 'postgres') },
     db: { poolMax: c.DB_POOL_MAX },
-    log: { level: c.LOG_LEVEL },
+    log: { level: c.LOG_LEVEL, format: c.LOG_FORMAT },
+    metrics: {
+      token: c.METRICS_TOKEN,
+      listen: c.METRICS_PORT === undefined ? undefined : { host: c.METRICS_HOST, port: c.METRICS_PORT },
+    },
     auth: {
       jwtSecret: c.JWT_SECRET,
       accessTokenTtlSeconds: c.ACCESS_TOKEN_TTL_SECONDS,
@@ -192,6 +229,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       windowSeconds: c.RATE_LIMIT_WINDOW_SECONDS,
       loginPerIp: c.LOGIN_LIMIT_PER_IP,
       loginPerAccount: c.LOGIN_LIMIT_PER_ACCOUNT,
+      loginBackoffAfter: c.LOGIN_BACKOFF_AFTER_FAILURES,
+      loginBackoffMaxSeconds: c.LOGIN_BACKOFF_MAX_SECONDS,
       registerPerIp: c.REGISTER_LIMIT_PER_IP,
     },
     worker: { concurrency: c.WORKER_CONCURRENCY, pollIntervalMs: c.WORKER_POLL_INTERVAL_MS },

@@ -58,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const config = loadConfig();
-  const logger = createLogger(config.log.level);
+  const logger = createLogger(config.log.level, 'vireo', { format: config.log.format });
 
   if (command === 'migrate') {
     const { database, embedded } = await prepareDatabase(config, logger);

@@ -99,7 +99,35 @@ describe('POST /api/v1/auth/register', () => {
     const short = await register({ ...fresh(), password: '1234567' });
     assert.deepEqual(badFields(short), ['password']);
     assert.match(short.body.errors[0].message, /8/);
-    assert.equal((await register({ ...fresh(), password: '12345678' })).status, 201);
+    assert.equal((await register({ ...fresh(), password: 'k7#p2!qz' })).status, 201);
+  });
+
+  it('refuses a very common password, in any case, naming password', async () => {
+    for (const password of ['password123', 'Password123', 'QWERTYUIOP', 'iloveyou1', '12345678']) {
+      const res = await register({ ...fresh(), password });
+      assert.deepEqual(badFields(res), ['password'], password);
+      assert.match(res.body.errors[0].message, /common/);
+    }
+  });
+
+  it('refuses a password that is the username or the email, in any case', async () => {
+    const names = fresh();
+    for (const password of [
+      names.username,
+      names.username.toUpperCase(),
+      names.email,
+      names.email.toLowerCase(),
+    ]) {
+      const res = await register({ ...names, password });
+      assert.deepEqual(badFields(res), ['password'], password);
+      assert.match(res.body.errors[0].message, /username|email/);
+    }
+    // Neither was made.
+    assertProblem(
+      await login({ username: names.username, password: names.username }),
+      401,
+      'INVALID_CREDENTIALS',
+    );
   });
 
   it('refuses a bad username', async () => {
@@ -143,6 +171,19 @@ describe('POST /api/v1/auth/register', () => {
     }
   });
 
+  it('refuses a NUL character in any field with VALIDATION_FAILED naming it', async () => {
+    for (const field of ['username', 'email', 'password', 'display_name'] as const) {
+      const body = { ...fresh(), password: 'long enough pw', display_name: 'Ada' };
+      body[field] = `${body[field]}\u0000x`;
+      assert.deepEqual(badFields(await register(body)), [field], field);
+    }
+    // An unknown field is dropped by validation, but its value is refused all the same.
+    const extra = await register({ ...fresh(), password: 'long enough pw', nickname: ['a', 'b\u0000'] });
+    assert.deepEqual(badFields(extra), ['nickname.1']);
+    // A literal backslash-u in a value is no NUL.
+    assert.equal((await register({ ...fresh(), password: 'long \\u0000 pw' })).status, 201);
+  });
+
   it('answers 415 for an unsupported content type and 413 for a huge body', async () => {
     const xml = await api(t, 'POST', '/api/v1/auth/register', {
       raw: '<user/>',
@@ -155,6 +196,25 @@ describe('POST /api/v1/auth/register', () => {
 });
 
 describe('POST /api/v1/auth/login', () => {
+  it('refuses a NUL character with VALIDATION_FAILED naming the field, without signing in', async () => {
+    const u = await registerUser(t);
+    for (const body of [
+      { username: `${u.username}\u0000`, password: u.password },
+      { email: `${u.email}\u0000`, password: u.password },
+    ]) {
+      assert.deepEqual(badFields(await login(body)), [Object.keys(body)[0]]);
+    }
+    assert.deepEqual(badFields(await login({ username: u.username, password: `\u0000${u.password}` })), [
+      'password',
+    ]);
+    // The raw escape as a client library sends it.
+    const raw = await api(t, 'POST', '/api/v1/auth/login', {
+      raw: `{"username":"nobody\\u0000","password":"x"}`,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
+    assert.deepEqual(badFields(raw), ['username']);
+  });
+
   it('signs in by username or email, in any case, each time with a new session', async () => {
     const u = await registerUser(t, { username: `Mixed_${Date.now() % 1e6}` });
     const sessions = new Set([claimsOf(u.access_token).sid]);
@@ -218,6 +278,23 @@ describe('POST /api/v1/auth/login', () => {
       401,
       'INVALID_CREDENTIALS',
     );
+  });
+});
+
+describe('ADMIN_PASSWORD', () => {
+  it('makes no administrator with a very common password or one equal to the email', async () => {
+    for (const [email, password] of [
+      ['first@example.test', 'Password123'],
+      ['second.admin@example.test', 'second.admin@example.test'],
+    ] as const) {
+      const other = await startTestApp({ ADMIN_EMAIL: email, ADMIN_PASSWORD: password });
+      try {
+        const res = await api(other, 'POST', '/api/v1/auth/login', { body: { email, password } });
+        assertProblem(res, 401, 'INVALID_CREDENTIALS');
+      } finally {
+        await other.stop();
+      }
+    }
   });
 });
 

@@ -236,6 +236,28 @@ describe('vireo with DATABASE_URL', () => {
     assert.equal((await exitWithin(weak, 30_000)).code, 1);
     assert.match(weak.stderr(), /password/i);
 
+    for (const [username, password, reason] of [
+      ['common', 'Password123', /common/],
+      ['samename', 'SameName', /username/],
+    ] as const) {
+      const refused = vireo(
+        [
+          'admin',
+          'create',
+          '--username',
+          username,
+          '--email',
+          `${username}@example.test`,
+          '--password',
+          password,
+        ],
+        dbEnv,
+      );
+      assert.equal((await exitWithin(refused, 30_000)).code, 1, refused.stdout());
+      assert.equal(refused.stderr().trimEnd().split('\n').length, 1, refused.stderr());
+      assert.match(refused.stderr(), reason);
+    }
+
     const config = loadConfig({ DATABASE_URL: url, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent' });
     const app = await startApp(config, { role: 'api' });
     try {
@@ -249,10 +271,14 @@ describe('vireo with DATABASE_URL', () => {
         const me = await api(t, 'GET', '/api/v1/users/me', { token: res.body.access_token });
         assert.equal(me.body.role, 'admin');
       }
-      const weakLogin = await api(t, 'POST', '/api/v1/auth/login', {
-        body: { email: 'weak@example.test', password: 'short' },
-      });
-      assert.equal(weakLogin.status, 401);
+      for (const [email, password] of [
+        ['weak@example.test', 'short'],
+        ['common@example.test', 'Password123'],
+        ['samename@example.test', 'SameName'],
+      ]) {
+        const weakLogin = await api(t, 'POST', '/api/v1/auth/login', { body: { email, password } });
+        assert.equal(weakLogin.status, 401, email);
+      }
     } finally {
       await app.stop();
     }

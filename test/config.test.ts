@@ -25,7 +25,9 @@ describe('loadConfig', () => {
       dataDir: path.join(path.resolve('./data'), 'postgres'),
     });
     assert.deepEqual(c.db, { poolMax: 10 });
-    assert.deepEqual(c.log, { level: 'info' });
+    assert.deepEqual(c.log, { level: 'info', format: 'auto' });
+    // /metrics is served nowhere until a token or a listener of its own is set.
+    assert.deepEqual(c.metrics, { token: undefined, listen: undefined });
     assert.deepEqual(c.auth, {
       jwtSecret: undefined,
       accessTokenTtlSeconds: 900,
@@ -37,6 +39,8 @@ describe('loadConfig', () => {
       windowSeconds: 60,
       loginPerIp: 30,
       loginPerAccount: 10,
+      loginBackoffAfter: 20,
+      loginBackoffMaxSeconds: 900,
       registerPerIp: 10,
     });
     assert.deepEqual(c.worker, { concurrency: 2, pollIntervalMs: 2000 });
@@ -78,6 +82,11 @@ describe('loadConfig', () => {
       ['DATABASE_URL', 'mysql://localhost/vireo'],
       ['ADMIN_USERNAME', 'no spaces please'],
       ['SHUTDOWN_TIMEOUT_MS', '-1'],
+      ['LOG_FORMAT', 'yaml'],
+      ['METRICS_PORT', '70000'],
+      ['METRICS_TOKEN', 'short'],
+      ['LOGIN_BACKOFF_AFTER_FAILURES', '0'],
+      ['LOGIN_BACKOFF_MAX_SECONDS', '86401'],
     ];
     for (const [name, value] of cases) {
       const err = configError({ [name]: value });
@@ -90,6 +99,7 @@ describe('loadConfig', () => {
     const cases: Array<[string, string]> = [
       ['JWT_SECRET', 'too-short-but-secret'],
       ['DATABASE_URL', 'mysql://root:hunter2hunter2@db/vireo'],
+      ['METRICS_TOKEN', 'short-secret'],
     ];
     for (const [name, value] of cases) {
       const err = configError({ [name]: value });
@@ -226,6 +236,31 @@ describe('loadConfig', () => {
     ] as const) {
       assert.match(configError({ [name]: value }).message, new RegExp(`\\b${name}\\b`));
     }
+  });
+
+  it('reads the log format and who may read /metrics', () => {
+    for (const format of ['auto', 'pretty', 'json'] as const) {
+      assert.equal(loadConfig({ LOG_FORMAT: format }).log.format, format);
+    }
+    const token = 'a-metrics-scraper-token';
+    assert.deepEqual(loadConfig({ METRICS_TOKEN: token }).metrics, { token, listen: undefined });
+    assert.deepEqual(loadConfig({ METRICS_PORT: '9464' }).metrics, {
+      token: undefined,
+      listen: { host: '127.0.0.1', port: 9464 },
+    });
+    assert.deepEqual(
+      loadConfig({ METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0', METRICS_TOKEN: token }).metrics,
+      {
+        token,
+        listen: { host: '0.0.0.0', port: 9464 },
+      },
+    );
+  });
+
+  it('reads the sign-in backoff', () => {
+    const c = loadConfig({ LOGIN_BACKOFF_AFTER_FAILURES: '5', LOGIN_BACKOFF_MAX_SECONDS: '60' });
+    assert.equal(c.rateLimit.loginBackoffAfter, 5);
+    assert.equal(c.rateLimit.loginBackoffMaxSeconds, 60);
   });
 
   it('ignores variables it does not know', () => {

@@ -1,6 +1,7 @@
 // The HTTP platform every module stands on: problem+json errors, request ids, health, metrics, the
 // auth-level rule and the OpenAPI document.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { sql } from 'kysely';
@@ -8,7 +9,7 @@ import pino from 'pino';
 import { AppError } from '../src/platform/http/errors.ts';
 import { createHttpServer } from '../src/platform/http/server.ts';
 import { createMetrics } from '../src/platform/observability/metrics.ts';
-import { type ApiResponse, api, startTestApp, type TestApp } from './helpers/app.ts';
+import { type ApiResponse, api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 
 /** The parts of an OpenAPI document these tests read. */
 interface Operation {
@@ -22,15 +23,18 @@ interface OpenApiDocument {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const METRICS_TOKEN = 'metrics-scraper-token-0123456789';
 
 function assertProblem(res: ApiResponse<Record<string, unknown>>, status: number, code: string) {
   assert.equal(res.status, status, JSON.stringify(res.body));
   assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
   assert.equal(res.body.status, status);
   assert.equal(res.body.code, code);
-  for (const field of ['type', 'title', 'detail', 'instance', 'request_id']) {
+  for (const field of ['type', 'title', 'detail', 'request_id']) {
     assert.equal(typeof res.body[field], 'string', `${field} in ${JSON.stringify(res.body)}`);
   }
+  // The path, when it names something here; never a URL the server could not read.
+  if (res.body.instance !== undefined) assert.equal(typeof res.body.instance, 'string');
   assert.equal(res.body.request_id, res.headers.get('x-request-id'));
 }
 
@@ -40,6 +44,39 @@ function assertNothingLeaks(text: string) {
   assert.doesNotMatch(text, /"stack"/);
   assert.doesNotMatch(text, /\b(select|insert|update|delete)\b.+\b(from|into|set)\b/i, 'SQL');
   assert.doesNotMatch(text, /\/work\/|node_modules|\.ts\b/, 'file path');
+}
+
+/** Sends `request` as it is on a socket and answers the parsed reply, for requests fetch() would fix. */
+async function rawRequest(
+  url: string,
+  request: string,
+): Promise<ApiResponse<Record<string, unknown>> & { text: string }> {
+  const { hostname, port } = new URL(url);
+  const raw = await new Promise<string>((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => socket.end(request));
+    let data = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      data += chunk;
+    });
+    socket.on('close', () => resolve(data));
+    socket.on('error', (err) => (data ? resolve(data) : reject(err)));
+  });
+  const [head = '', text = ''] = raw.split(/\r\n\r\n(.*)/s);
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers = new Headers();
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+  }
+  const status = Number(statusLine.split(' ')[1]);
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: the assertions say so
+  }
+  return { status, headers, body, text };
 }
 
 /** Every route the server holds, read from Fastify's route tree: "METHOD /path/{param}". */
@@ -60,7 +97,7 @@ function registeredRoutes(tree: string): string[] {
 describe('http platform', () => {
   let t: TestApp;
   before(async () => {
-    t = await startTestApp();
+    t = await startTestApp({ METRICS_TOKEN });
   });
   after(() => t.stop());
 
@@ -110,6 +147,74 @@ describe('http platform', () => {
     }
   });
 
+  it('answers a URL it cannot decode with a 400 problem that does not repeat it', async () => {
+    for (const path of ['/api/v1/%zz', '/api/v1/videos/%E0%A4%A', '/healthz/%']) {
+      const res = await rawRequest(t.url, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      assertProblem(res, 400, 'MALFORMED_URL');
+      assert.equal(res.body.instance, undefined);
+      assert.ok(!res.text.includes(path), `${path} echoed: ${res.text}`);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    }
+  });
+
+  it('answers an overlong path segment with a 414 problem that does not repeat it', async () => {
+    const id = `abc${'x'.repeat(300)}`;
+    for (const [method, path] of [
+      ['GET', `/api/v1/videos/${id}`],
+      ['PATCH', `/api/v1/admin/users/${id}?q=1`],
+    ] as const) {
+      const res = await api(t, method, path);
+      assertProblem(res, 414, 'URL_TOO_LONG');
+      assert.equal(res.body.instance, undefined);
+      assert.ok(!JSON.stringify(res.body).includes('xxxxxxxxxx'), JSON.stringify(res.body));
+    }
+  });
+
+  it('answers a request line and headers past the limit with a 431 problem', async () => {
+    const huge = 'a'.repeat(20_000);
+    for (const request of [
+      `GET /healthz?q=${huge} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${huge}\r\n\r\n`,
+    ]) {
+      const res = await rawRequest(t.url, request);
+      assert.equal(res.status, 431, res.text.slice(0, 200));
+      assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+      assert.equal(res.body.code, 'HEADERS_TOO_LARGE');
+      assert.equal(res.body.status, 431);
+      assert.equal(typeof res.body.request_id, 'string');
+      assert.equal(res.body.request_id, res.headers.get('x-request-id'));
+      assert.ok(!res.text.includes('aaaaaaaaaa'));
+    }
+  });
+
+  it('answers a request that is not HTTP with a 400 problem', async () => {
+    for (const request of ['HELLO\r\n\r\n', 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n']) {
+      const res = await rawRequest(t.url, request);
+      assert.equal(res.status, 400, res.text);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+      assert.equal(res.body.code, 'MALFORMED_REQUEST');
+      assert.equal(typeof res.body.title, 'string');
+    }
+  });
+
+  it('answers a JSON body Fastify refuses (empty, bad content type) with problems', async () => {
+    const empty = await api(t, 'POST', '/api/v1/auth/login', {
+      raw: '',
+      headers: { 'content-type': 'application/json' },
+    });
+    assertProblem(empty, 400, 'MALFORMED_REQUEST');
+    const badType = await api(t, 'POST', '/api/v1/auth/login', {
+      raw: '{}',
+      headers: { 'content-type': 'application json' },
+    });
+    assertProblem(badType, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    const poisoned = await api(t, 'POST', '/api/v1/auth/login', {
+      raw: '{"username":"a","password":"b","__proto__":{"x":1}}',
+      headers: { 'content-type': 'application/json' },
+    });
+    assertProblem(poisoned, 400, 'MALFORMED_REQUEST');
+  });
+
   it('sends x-request-id on every response, and keeps one the caller gives', async () => {
     for (const path of ['/healthz', '/readyz', '/metrics', '/api/openapi.json', '/api/docs', '/nowhere']) {
       const res = await fetch(`${t.url}${path}`);
@@ -139,7 +244,7 @@ describe('http platform', () => {
     await api(t, 'GET', '/healthz');
     await api(t, 'GET', '/no/such/page-4711');
     await api(t, 'PATCH', `/api/v1/admin/users/${crypto.randomUUID()}`, { body: {} });
-    const res = await fetch(`${t.url}/metrics`);
+    const res = await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
     const text = await res.text();
@@ -157,6 +262,97 @@ describe('http platform', () => {
     assert.match(text, /^db_pool_connections_total \d+$/m);
     assert.match(text, /^db_pool_connections_idle \d+$/m);
     assert.match(text, /^db_pool_requests_waiting \d+$/m);
+  });
+
+  it('serves /metrics only to the bearer of METRICS_TOKEN', async () => {
+    const missing = await api(t, 'GET', '/metrics');
+    assertProblem(missing, 401, 'TOKEN_MISSING');
+    assert.equal(missing.headers.get('www-authenticate'), 'Bearer');
+    for (const authorization of [
+      `Bearer ${METRICS_TOKEN}x`,
+      `Bearer ${METRICS_TOKEN.slice(1)}`,
+      METRICS_TOKEN,
+    ]) {
+      const res = await api(t, 'GET', '/metrics', { headers: { authorization } });
+      assertProblem(res, 401, 'TOKEN_INVALID');
+      assert.doesNotMatch(JSON.stringify(res.body), /http_request_duration/);
+    }
+    // An access token of a user is not the metrics token.
+    const u = await registerUser(t);
+    assertProblem(await api(t, 'GET', '/metrics', { token: u.access_token }), 401, 'TOKEN_INVALID');
+  });
+
+  it('sends the usual security headers on every answer', async () => {
+    for (const path of ['/healthz', '/api/v1/users/me', '/nowhere', '/api/docs', '/api/openapi.json']) {
+      const res = await fetch(`${t.url}${path}`);
+      await res.arrayBuffer();
+      const h = res.headers;
+      assert.equal(h.get('x-content-type-options'), 'nosniff', path);
+      assert.equal(h.get('referrer-policy'), 'no-referrer', path);
+      assert.equal(h.get('x-frame-options'), 'SAMEORIGIN', path);
+      const csp = h.get('content-security-policy') ?? '';
+      for (const directive of [
+        "default-src 'self'",
+        "frame-ancestors 'self'",
+        "object-src 'none'",
+        "script-src 'self'",
+      ]) {
+        assert.ok(csp.split(';').includes(directive), `${path}: ${directive} in ${csp}`);
+      }
+      // Served over plain HTTP on a local network, a page must still load its own scripts.
+      assert.doesNotMatch(csp, /upgrade-insecure-requests/);
+    }
+  });
+
+  it('keeps API answers out of caches, those that carry tokens first', async () => {
+    const noStore = (res: ApiResponse, label: string) =>
+      assert.equal(res.headers.get('cache-control'), 'no-store', `${label}: ${res.status}`);
+    const u = await registerUser(t);
+    const registered = await api(t, 'POST', '/api/v1/auth/register', {
+      body: {
+        username: `cc_${Date.now() % 1e6}`,
+        email: `cc${Date.now()}@example.test`,
+        password: 'pw long enough',
+      },
+    });
+    noStore(registered, 'register');
+    const login = await api(t, 'POST', '/api/v1/auth/login', {
+      body: { username: u.username, password: u.password },
+    });
+    noStore(login, 'login');
+    noStore(
+      await api(t, 'POST', '/api/v1/auth/refresh', { body: { refresh_token: u.refresh_token } }),
+      'refresh',
+    );
+    noStore(await api(t, 'GET', '/api/v1/users/me', { token: login.body.access_token }), 'users/me');
+    noStore(await api(t, 'POST', '/api/v1/auth/logout', { token: login.body.access_token }), 'logout');
+    noStore(await api(t, 'GET', '/api/v1/users/me'), 'a refusal');
+
+    // A video that is not public: its answer carries playback tokens.
+    const videos = t.app.videos;
+    const video = await videos.register(t.app.database.db, {
+      ownerId: u.id,
+      title: 'cached?',
+      filename: null,
+      size: null,
+    });
+    await t.app.database.db
+      .transaction()
+      .execute((tx) => videos.markUploaded(tx, video.id, { key: 'k', size: 1 }));
+    const run = await videos.startProcessing(video.id);
+    await videos.markPlayable(video.id, run!.media_version);
+    const edited = await api(t, 'PATCH', `/api/v1/videos/${video.id}`, {
+      token: u.access_token,
+      body: { visibility: 'unlisted' },
+    });
+    assert.equal(edited.status, 200, JSON.stringify(edited.body));
+    noStore(edited, 'PATCH videos/{id}');
+    const got = await api(t, 'GET', `/api/v1/videos/${video.id}`);
+    assert.match(got.body.playback.hls, /[?&]token=/);
+    noStore(got, 'GET videos/{id}');
+    // A route that chooses its own caching keeps it.
+    const progress = await api(t, 'GET', `/api/v1/videos/${video.id}/processing`);
+    assert.equal(progress.headers.get('cache-control'), 'no-cache');
   });
 
   it('serves the API documentation page', async () => {
@@ -260,6 +456,51 @@ describe('http platform', () => {
         bearerFormat: 'JWT',
       });
     });
+  });
+});
+
+describe('/metrics by default and on a listener of its own', () => {
+  it('is not served at all without METRICS_TOKEN or METRICS_PORT', async () => {
+    const plain = await startTestApp();
+    try {
+      assertProblem(await api(plain, 'GET', '/metrics'), 404, 'NOT_FOUND');
+      assert.equal(plain.app.metricsUrl, undefined);
+    } finally {
+      await plain.stop();
+    }
+  });
+
+  it('is served on METRICS_PORT only, with the token when one is set', async () => {
+    const apart = await startTestApp({ METRICS_PORT: '0', METRICS_TOKEN });
+    try {
+      const metricsUrl = apart.app.metricsUrl!;
+      assert.match(metricsUrl, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      await api(apart, 'GET', '/healthz');
+      // Not on the API's listener, even with the token.
+      const onApi = await api(apart, 'GET', '/metrics', {
+        headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+      });
+      assertProblem(onApi, 404, 'NOT_FOUND');
+      const listener = { url: metricsUrl.replace(/\/metrics$/, '') };
+      assertProblem(await api(listener, 'GET', '/metrics'), 401, 'TOKEN_MISSING');
+      assertProblem(
+        await api(listener, 'GET', '/metrics', { headers: { authorization: 'Bearer nope' } }),
+        401,
+        'TOKEN_INVALID',
+      );
+      assertProblem(await api(listener, 'GET', '/other'), 404, 'NOT_FOUND');
+      const res = await fetch(metricsUrl, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+      assert.match(
+        await res.text(),
+        /^http_request_duration_seconds_count\{method="GET",route="\/healthz",status_code="200"\} \d+$/m,
+      );
+    } finally {
+      await apart.stop();
+    }
+    // Stopping the app closed its listener.
+    await assert.rejects(fetch(apart.app.metricsUrl!));
   });
 });
 

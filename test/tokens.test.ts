@@ -72,6 +72,16 @@ describe('access tokens', () => {
     assertProblem(await me(justExpired), 401, 'TOKEN_EXPIRED');
   });
 
+  it('answers 401 TOKEN_INVALID for a well-signed token without an expiry', async () => {
+    const u = await registerUser(t);
+    const { sub, sid } = claimsOf(u.access_token);
+    const forever = await signAccessToken({ sub, sid }, { expiresAt: null });
+    assert.equal(claimsOf(forever).exp, undefined);
+    assertProblem(await me(forever), 401, 'TOKEN_INVALID');
+    // The same claims with an expiry pass: only the missing `exp` was refused.
+    assert.equal((await me(await signAccessToken({ sub, sid }))).status, 200);
+  });
+
   it('answers 401 TOKEN_INVALID for a tampered payload or signature', async () => {
     const u = await registerUser(t);
     const other = await registerUser(t);

@@ -89,12 +89,36 @@ describe('PUT /api/v1/user/display-name', () => {
     assert.equal((await me(u.access_token)).body.display_name, u.username);
   });
 
+  it('refuses a NUL character with VALIDATION_FAILED naming the field, and keeps the old name', async () => {
+    const u = await registerUser(t);
+    for (const display_name of ['Ada\u0000', '\u0000', 'a\u0000b']) {
+      assert.deepEqual(badFields(await setName(u.access_token, { display_name })), ['display_name']);
+    }
+    const weak = await setPassword(u.access_token, {
+      current_password: u.password,
+      new_password: 'brand new\u0000password',
+    });
+    assert.deepEqual(badFields(weak), ['new_password']);
+    assert.equal((await me(u.access_token)).body.display_name, u.username);
+    assert.equal((await login({ username: u.username, password: u.password })).status, 200);
+  });
+
   it('needs a token', async () => {
     assertProblem(await setName(undefined, { display_name: 'Nobody' }), 401, 'TOKEN_MISSING');
   });
 });
 
 describe('PUT /api/v1/user/password', () => {
+  it('refuses a very common new password, or the username or email, naming new_password', async () => {
+    const u = await registerUser(t);
+    for (const new_password of ['password123', 'Sunshine1', u.username, u.email.toUpperCase()]) {
+      const res = await setPassword(u.access_token, { current_password: u.password, new_password });
+      assert.deepEqual(badFields(res), ['new_password'], new_password);
+    }
+    // The password is unchanged.
+    assert.equal((await login({ username: u.username, password: u.password })).status, 200);
+  });
+
   it('answers 401 INVALID_CREDENTIALS naming current_password when the current one is wrong', async () => {
     const u = await registerUser(t);
     const res = await setPassword(u.access_token, {

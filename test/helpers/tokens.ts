@@ -14,21 +14,21 @@ export interface SignOptions {
   audience?: string;
   /** Seconds since the epoch. */
   issuedAt?: number;
-  /** Seconds since the epoch. */
-  expiresAt?: number;
+  /** Seconds since the epoch; `null`: no `exp` claim at all. */
+  expiresAt?: number | null;
 }
 
 /** Signs claims the way Vireo does (HS256, issuer vireo, audience vireo-api) unless told otherwise. */
 export function signAccessToken(claims: JWTPayload, opts: SignOptions = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const alg = opts.alg ?? 'HS256';
-  return new SignJWT(claims)
+  const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg, typ: 'JWT' })
     .setIssuer(opts.issuer ?? 'vireo')
     .setAudience(opts.audience ?? 'vireo-api')
-    .setIssuedAt(opts.issuedAt ?? now)
-    .setExpirationTime(opts.expiresAt ?? now + 900)
-    .sign(encoder.encode(opts.secret ?? TEST_JWT_SECRET));
+    .setIssuedAt(opts.issuedAt ?? now);
+  if (opts.expiresAt !== null) jwt.setExpirationTime(opts.expiresAt ?? now + 900);
+  return jwt.sign(encoder.encode(opts.secret ?? TEST_JWT_SECRET));
 }
 
 /** The subject (user id) and session id a Vireo access token carries. */

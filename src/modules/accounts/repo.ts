@@ -118,6 +118,21 @@ export async function findSessionWithUser(db: DbOrTx, sessionId: string, userId:
     .executeTakeFirst();
 }
 
+/** Whether the user holds a live session opened from `ip`. */
+export async function hasLiveSessionFrom(db: DbOrTx, userId: string, ip: string): Promise<boolean> {
+  const row = await q(db)
+    .selectFrom('sessions')
+    .select('id')
+    // The predicate of sessions_user_id_idx, so that index serves the query.
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('ip', '=', ip)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function revokeSession(db: DbOrTx, sessionId: string, reason: string): Promise<void> {
   await q(db)
     .updateTable('sessions')

@@ -1,13 +1,16 @@
 // Account rules: registration, sign-in, token rotation with reuse detection, profile changes, roles.
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { uuidv7 } from 'uuidv7';
+import type { RateLimits } from '../../config.ts';
 import type { Db, DbOrTx } from '../../platform/db/database.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
 import { AppError } from '../../platform/http/errors.ts';
-import type { RateLimiter } from '../../platform/http/rate-limit.ts';
+import type { Backoff, RateLimiter } from '../../platform/http/rate-limit.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import { type NotifyHub, publish } from '../../platform/realtime/notify-hub.ts';
 import { BoundedCache } from './bounded-cache.ts';
+import { assertPasswordAllowed } from './password-policy.ts';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.ts';
 import type { UserRow } from './repo.ts';
 import * as repo from './repo.ts';
@@ -19,7 +22,7 @@ export interface AccountsDeps {
   limiter: RateLimiter;
   logger: Logger;
   refreshTtlSeconds: number;
-  limits: { windowSeconds: number; loginPerIp: number; loginPerAccount: number; registerPerIp: number };
+  limits: RateLimits;
   /** Carries session and account changes to every node, which then drop what they cached. */
   hub?: NotifyHub;
   /**
@@ -45,6 +48,9 @@ interface SessionEntry {
 }
 
 const ACCOUNTS_TOPIC = 'accounts';
+
+/** Stands for the account in queries about a sign-in name that matches none, so both cost the same. */
+const NO_ACCOUNT = '00000000-0000-0000-0000-000000000000';
 
 export interface ClientInfo {
   ip: string;
@@ -77,6 +83,8 @@ export class AccountsService {
     client: ClientInfo,
   ): Promise<Tokens> {
     const { limiter, limits } = this.deps;
+    // Before the limit: a refused password costs no registration of the address's budget.
+    assertPasswordAllowed(input.password, input);
     await limiter.hit(`register:ip:${client.ip}`, {
       limit: limits.registerPerIp,
       windowSeconds: limits.windowSeconds,
@@ -93,6 +101,7 @@ export class AccountsService {
     display_name?: string;
     role: 'user' | 'admin';
   }): Promise<UserRow> {
+    assertPasswordAllowed(input.password, input);
     const password_hash = await hashPassword(input.password);
     try {
       return await repo.insertUser(this.deps.db, {
@@ -113,19 +122,36 @@ export class AccountsService {
     }
   }
 
+  /**
+   * Limits, all in PostgreSQL so that they hold across nodes: attempts per address; failures per
+   * account and address (whichever name or email was given); and, once an account has failed often
+   * from anywhere, a doubling wait for addresses it holds no session from. Guessing from many addresses
+   * is slowed down, while the owner, at an address they are signed in from, is not locked out.
+   */
   async login(
     input: { username?: string; email?: string; password: string },
     client: ClientInfo,
   ): Promise<Tokens> {
-    const { limiter, limits } = this.deps;
-    const account = (input.email ?? input.username ?? '').toLowerCase();
+    const { db, limiter, limits } = this.deps;
     const window = limits.windowSeconds;
     await limiter.hit(`login:ip:${client.ip}`, { limit: limits.loginPerIp, windowSeconds: window });
-    await limiter.hit(`login:account:${account}`, { limit: limits.loginPerAccount, windowSeconds: window });
-    const user = await repo.findUserByLogin(this.deps.db, input);
+    const user = await repo.findUserByLogin(db, input);
+    // A name that matches no account is limited like one that does, by a key of its own.
+    const account = user?.id ?? `unknown:${sha256((input.email ?? input.username ?? '').toLowerCase())}`;
+    const failuresHere = `login:failures:${account}:${client.ip}`;
+    const backoffKey = `login:backoff:${account}`;
+    await limiter.check(failuresHere, { limit: limits.loginPerAccount, windowSeconds: window });
+    if (!(await repo.hasLiveSessionFrom(db, user?.id ?? NO_ACCOUNT, client.ip))) {
+      await limiter.checkBackoff(backoffKey, this.loginBackoff());
+    }
     const ok = await verifyPassword(user?.password_hash ?? (await decoyHash), input.password);
-    if (!user || !ok) throw new AppError('INVALID_CREDENTIALS');
+    if (!user || !ok) {
+      await limiter.count(failuresHere, window);
+      await limiter.recordFailure(backoffKey, this.loginBackoff());
+      throw new AppError('INVALID_CREDENTIALS');
+    }
     if (user.status !== 'active') throw new AppError('ACCOUNT_HIDDEN');
+    await limiter.reset(failuresHere);
     return this.openSession(user, client);
   }
 
@@ -232,8 +258,15 @@ export class AccountsService {
 
   /** Needs the current password; ends every other session of the account. */
   async changePassword(principal: Principal, current: string, next: string): Promise<void> {
+    const { limiter, limits } = this.deps;
     const user = await this.me(principal);
+    assertPasswordAllowed(next, user, 'new_password');
+    // A stolen access token must not become a way to guess the password.
+    const failures = `password-check:failures:${user.id}`;
+    const limit = { limit: limits.loginPerAccount, windowSeconds: limits.windowSeconds };
+    await limiter.check(failures, limit);
     if (!(await verifyPassword(user.password_hash, current))) {
+      await limiter.count(failures, limits.windowSeconds);
       throw new AppError('INVALID_CREDENTIALS', 'The current password is wrong', {
         fields: [{ field: 'current_password', message: 'wrong password' }],
       });
@@ -285,10 +318,17 @@ export class AccountsService {
       await this.createUser({ ...admin, role: 'admin' });
       this.deps.logger.info({ username: admin.username }, 'initial administrator created');
     } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      // ADMIN_PASSWORD refused: said plainly, for the operator to choose another.
+      if (err.code === 'VALIDATION_FAILED') {
+        this.deps.logger.error(
+          { code: err.code },
+          `initial administrator not created: ADMIN_PASSWORD ${err.extra.fields?.[0]?.message ?? 'is not allowed'}`,
+        );
+        return;
+      }
       // Another node made it at the same moment, or the name is taken by a normal account.
-      if (err instanceof AppError)
-        this.deps.logger.warn({ code: err.code }, 'initial administrator not created');
-      else throw err;
+      this.deps.logger.warn({ code: err.code }, 'initial administrator not created');
     }
   }
 
@@ -328,6 +368,16 @@ export class AccountsService {
     };
   }
 
+  private loginBackoff(): Backoff {
+    const { loginBackoffAfter, loginBackoffMaxSeconds } = this.deps.limits;
+    return {
+      after: loginBackoffAfter,
+      baseSeconds: 1,
+      maxSeconds: loginBackoffMaxSeconds,
+      resetSeconds: 86_400,
+    };
+  }
+
   private sessionExpiry(): Date {
     return new Date(Date.now() + this.deps.refreshTtlSeconds * 1000);
   }
@@ -339,4 +389,8 @@ function admit(entry: SessionEntry): Principal {
   // An access token never outlives its session, whatever the two lifetimes are set to.
   if (entry.expiresAt <= Date.now()) throw new AppError('TOKEN_EXPIRED');
   return entry.principal;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('base64url');
 }

@@ -53,12 +53,14 @@ export class AccessTokens {
         algorithms: [ALG],
         issuer: ISSUER,
         audience: AUDIENCE,
+        // A token without an expiry would work for as long as the key does.
+        requiredClaims: ['exp'],
       });
-      const { sub, sid } = payload;
+      const { sub, sid, exp } = payload;
       if (typeof sub !== 'string' || typeof sid !== 'string' || !UUID.test(sub) || !UUID.test(sid))
         throw new AppError('TOKEN_INVALID');
       const claims = { userId: sub, sessionId: sid };
-      if (typeof payload.exp === 'number') this.verified.set(token, claims, payload.exp * 1000);
+      this.verified.set(token, claims, exp! * 1000);
       return claims;
     } catch (err) {
       if (err instanceof errors.JWTExpired) throw new AppError('TOKEN_EXPIRED');

@@ -77,7 +77,8 @@ export async function migrate(pool: pg.Pool, logger: Logger): Promise<{ applied:
         throw new MigrationError(`migration ${m.version}_${m.name} failed: ${(err as Error).message}`);
       }
       applied++;
-      logger.info({ version: m.version, name: m.name }, 'migration applied');
+      // Not `name`: that key is the logger's own.
+      logger.info({ version: m.version, migration: m.name }, 'migration applied');
     }
   } finally {
     await client.query('select pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => {});

@@ -3,7 +3,8 @@ import { z } from 'zod';
 
 export const ERROR_CODES = {
   VALIDATION_FAILED: { status: 400, title: 'The request has invalid fields' },
-  MALFORMED_REQUEST: { status: 400, title: 'The request body could not be read' },
+  MALFORMED_REQUEST: { status: 400, title: 'The request could not be read' },
+  MALFORMED_URL: { status: 400, title: 'The URL could not be decoded' },
   INVALID_CREDENTIALS: { status: 401, title: 'Wrong username, email or password' },
   TOKEN_MISSING: { status: 401, title: 'This route needs an access token' },
   TOKEN_EXPIRED: { status: 401, title: 'The token has expired' },
@@ -56,9 +57,12 @@ export const ERROR_CODES = {
   USERNAME_TAKEN: { status: 409, title: 'The username is taken' },
   EMAIL_TAKEN: { status: 409, title: 'The email address is already registered' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  URL_TOO_LONG: { status: 414, title: 'A part of the URL is too long' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
+  REQUEST_TIMEOUT: { status: 408, title: 'The request did not arrive in time' },
   RANGE_NOT_SATISFIABLE: { status: 416, title: 'The requested byte range lies outside the file' },
   RATE_LIMITED: { status: 429, title: 'Too many requests; retry later' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'The request line and headers are too large' },
   INTERNAL_ERROR: { status: 500, title: 'Something went wrong on our side' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'The service is not ready' },
 } as const satisfies Record<string, { status: number; title: string }>;

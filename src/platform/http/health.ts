@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { Metrics } from '../observability/metrics.ts';
 import type { HttpServer } from './server.ts';
 
 export interface Readiness {
@@ -12,7 +11,7 @@ const readySchema = z.object({
   checks: z.object({ database: z.boolean(), migrations: z.boolean() }),
 });
 
-export function healthRoutes(app: HttpServer, readiness: Readiness, metrics: Metrics): void {
+export function healthRoutes(app: HttpServer, readiness: Readiness): void {
   app.get('/healthz', {
     config: { auth: 'public' },
     schema: {
@@ -37,15 +36,6 @@ export function healthRoutes(app: HttpServer, readiness: Readiness, metrics: Met
       return reply
         .status(ok ? 200 : 503)
         .send({ status: ok ? 'ready' : 'not_ready', checks: { database, migrations } });
-    },
-  });
-
-  app.get('/metrics', {
-    config: { auth: 'public' },
-    schema: { hide: true },
-    handler: async (_req, reply) => {
-      reply.type(metrics.registry.contentType);
-      return metrics.registry.metrics();
     },
   });
 }

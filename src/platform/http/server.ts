@@ -23,7 +23,10 @@ import { z } from 'zod';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { type AuthLevel, requireAuthLevels } from './auth-guard.ts';
+import { answerClientError } from './client-errors.ts';
 import { AppError, type ErrorCode, type FieldError, problemFor, problemSchema } from './errors.ts';
+import { installJsonBodyParser } from './json-body.ts';
+import { installSecurityHeaders } from './security-headers.ts';
 import { serializerCompiler } from './serializer.ts';
 
 export type HttpServer = FastifyInstance<
@@ -53,13 +56,31 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
+    // A URL the router cannot decode, or a path parameter past maxParamLength (414): Fastify would
+    // answer in a JSON shape of its own that repeats the whole path.
+    frameworkErrors: (error, request, reply) => {
+      const problem =
+        error.code === 'FST_ERR_BAD_URL'
+          ? problemFor('MALFORMED_URL', 'The URL has an invalid percent-encoding')
+          : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+            ? problemFor('URL_TOO_LONG', 'A path segment of the URL is too long')
+            : problemFor(
+                'INTERNAL_ERROR',
+                'Something went wrong on our side; the request id helps us find it',
+              );
+      if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+      sendProblem(reply, request.id, undefined, problem);
+    },
+    clientErrorHandler: answerClientError,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
+  installJsonBodyParser(app);
   app.setSerializerCompiler(serializerCompiler);
   requireAuthLevels(app);
   documentErrorResponses(app);
 
+  await installSecurityHeaders(app);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -105,7 +126,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
       reply,
       request.id,
       request.url,
-      problemFor('NOT_FOUND', `No route ${request.method} ${request.url}`),
+      problemFor('NOT_FOUND', `No route for ${request.method} here`),
     );
   });
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -117,17 +138,25 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   return app;
 }
 
+/** Paths longer than this are the caller's input more than a name of anything here: not echoed. */
+const MAX_INSTANCE_CHARS = 256;
+
 function sendProblem(
   reply: FastifyReply,
   requestId: string,
-  url: string,
+  url: string | undefined,
   problem: ReturnType<typeof problemFor>,
 ) {
+  const path = url?.split('?')[0];
+  const instance = path && path.length <= MAX_INSTANCE_CHARS ? path : undefined;
   reply
     .status(problem.status)
+    // Set here too: framework errors answer before any hook has run.
+    .header('x-request-id', requestId)
+    .header('x-content-type-options', 'nosniff')
     .type('application/problem+json')
     .serializer(JSON.stringify)
-    .send({ ...problem, instance: url.split('?')[0], request_id: requestId });
+    .send({ ...problem, instance, request_id: requestId });
 }
 
 /** Maps any thrown error to a problem; the message of an unexpected error is never shown. */
