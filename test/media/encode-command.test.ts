@@ -32,11 +32,22 @@ describe('buildEncodeArgs', () => {
     assert.ok(args.every((a, i) => a !== '-c:v' || args[i + 1] === 'libx264'));
   });
 
-  it('fixes the GOP and forces keyframes on segment boundaries', () => {
+  it('fixes the GOP and forces keyframes on segment boundaries, the first segment half as long', () => {
     const args = buildEncodeArgs(info, planLadder(info), opts);
     assert.equal(args[args.indexOf('-g') + 1], '120');
     assert.equal(args[args.indexOf('-sc_threshold') + 1], '0');
-    assert.equal(args[args.indexOf('-force_key_frames') + 1], 'expr:gte(t,n_forced*4)');
+    assert.equal(
+      args[args.indexOf('-force_key_frames') + 1],
+      'expr:if(eq(n_forced,0),1,gte(t,2+(n_forced-1)*4))',
+    );
+    assert.ok(args.every((a, i) => a !== '-hls_time' || args[i + 1] === '2'));
+  });
+
+  it('keeps segments of a second or less whole', () => {
+    const plan = { ...planLadder(info), segmentSeconds: 1 };
+    const args = buildEncodeArgs(info, plan, opts);
+    assert.equal(args[args.indexOf('-force_key_frames') + 1], 'expr:gte(t,n_forced*1)');
+    assert.equal(args[args.indexOf('-hls_time') + 1], '1');
   });
 
   it('writes fMP4 HLS segments and stereo AAC', () => {

@@ -176,6 +176,20 @@ describe('ladder encode of a 640x360 clip with sound', () => {
     for (const t of times.slice(1)) assert.deepEqual(t, times[0]);
   });
 
+  it('makes the first segment half as long, so that a video is playable sooner', () => {
+    for (const [name, m] of e.measured) {
+      const durations = m.segments.map((s) => Math.round(s.durationS * 10) / 10);
+      assert.ok(Math.abs(durations[0]! - LADDER.segmentSeconds / 2) < 0.1, `${name}: ${durations}`);
+      // Every later one is whole, but for the last one.
+      for (const d of durations.slice(1, -1)) {
+        assert.ok(
+          Math.abs(d - (name === 'audio' ? 1 : LADDER.segmentSeconds)) < 0.1,
+          `${name}: ${durations}`,
+        );
+      }
+    }
+  });
+
   it('announces a peak rate no segment exceeds', () => {
     for (const r of e.plan.renditions) {
       const m = e.measured.get(r.name)!;

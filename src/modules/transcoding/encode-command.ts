@@ -19,6 +19,7 @@ export interface EncodeCommandOptions {
 export function buildEncodeArgs(info: MediaInfo, plan: LadderPlan, opts: EncodeCommandOptions): string[] {
   const n = plan.renditions.length + (opts.storyboard ? 1 : 0);
   const seg = plan.segmentSeconds;
+  const first = firstSegmentSeconds(seg);
   // One decode, split N ways. Deinterlace first so every rung gets progressive frames.
   const pre = info.interlaced ? 'yadif=mode=send_frame:deint=interlaced,' : '';
   const labels = Array.from({ length: n }, (_, i) => `[s${i}]`).join('');
@@ -60,7 +61,8 @@ export function buildEncodeArgs(info: MediaInfo, plan: LadderPlan, opts: EncodeC
       '-bufsize',
       `${r.bufsizeKbps}k`,
       // Keyframes at the same timestamps in every rung, and no scene-cut keyframes, so players can
-      // switch rungs at any segment boundary.
+      // switch rungs at any segment boundary. The first segment is shorter: every rung has one stored
+      // (the video is playable) after half the encoding, whatever the machine's speed.
       '-g',
       String(gop),
       '-keyint_min',
@@ -68,8 +70,10 @@ export function buildEncodeArgs(info: MediaInfo, plan: LadderPlan, opts: EncodeC
       '-sc_threshold',
       '0',
       '-force_key_frames',
-      `expr:gte(t,n_forced*${seg})`,
-      ...hlsOutput(`${opts.outDir}/${r.name}`, seg, opts.playlistType),
+      keyframeTimes(first, seg),
+      // The muxer cuts at the first keyframe past n × hls_time: with keyframes at 0, first, first + seg,
+      // … and hls_time = first, that is at every keyframe.
+      ...hlsOutput(`${opts.outDir}/${r.name}`, first, opts.playlistType),
     );
   });
   if (opts.storyboard) {
@@ -89,10 +93,23 @@ export function buildEncodeArgs(info: MediaInfo, plan: LadderPlan, opts: EncodeC
       String(plan.audio.channels),
       '-ar',
       String(plan.audio.sampleRate),
-      ...hlsOutput(`${opts.outDir}/audio`, seg, opts.playlistType),
+      // Audio is cut at hls_time alone: segments of the first one's length, so that audio is stored as
+      // soon as the video's first segment.
+      ...hlsOutput(`${opts.outDir}/audio`, first, opts.playlistType),
     );
   }
   return args;
+}
+
+/** Half a segment, for segments of 2 s or more; shorter ones stay as they are. */
+export function firstSegmentSeconds(segmentSeconds: number): number {
+  return segmentSeconds >= 2 ? segmentSeconds / 2 : segmentSeconds;
+}
+
+/** `-force_key_frames` for keyframes at 0, first, first + seg, first + 2 seg, … */
+function keyframeTimes(first: number, seg: number): string {
+  if (first === seg) return `expr:gte(t,n_forced*${seg})`;
+  return `expr:if(eq(n_forced,0),1,gte(t,${first}+(n_forced-1)*${seg}))`;
 }
 
 function hlsOutput(dir: string, seg: number, playlistType: 'event' | 'vod'): string[] {
