@@ -1,17 +1,20 @@
-// Composition root: builds the platform, wires the modules into it, and stops it all in order.
+// Composition root: builds the platform, then the modules (in the order of MODULES), and registers what
+// each answers: routes, jobs, event subscribers; stops it all in order.
 import type { Runner } from 'graphile-worker';
 import { sql } from 'kysely';
 import type { Config } from './config.ts';
-import { AccessTokens, AccountsService, accountsRoutes } from './modules/accounts/index.ts';
-import { adminRoutes } from './modules/admin/index.ts';
-import { PlaybackTokens, playbackRoutes } from './modules/playback/index.ts';
-import { transcodingJobs } from './modules/transcoding/index.ts';
-import { stopUploads, type UploadsDeps, uploadJobs, uploadRoutes } from './modules/uploads/index.ts';
-import { VideosService, videosRoutes } from './modules/videos/index.ts';
+import { type AccountsService, accountsModule } from './modules/accounts/index.ts';
+import { adminModule } from './modules/admin/index.ts';
+import { playbackModule } from './modules/playback/index.ts';
+import { transcodingModule } from './modules/transcoding/index.ts';
+import { uploadsModule } from './modules/uploads/index.ts';
+import { type VideosService, videosModule } from './modules/videos/index.ts';
 import { createDatabase, type Database } from './platform/db/database.ts';
 import { EmbeddedPostgres } from './platform/db/embedded-postgres.ts';
 import { isMigrated, migrate, readMigrations } from './platform/db/migrator.ts';
 import { sharedSecret } from './platform/db/secrets.ts';
+import { createEventBus, type EventBus } from './platform/events/bus.ts';
+import { registerOutboxMetrics } from './platform/events/lag.ts';
 import { installAuthGuard } from './platform/http/auth-guard.ts';
 import { healthRoutes } from './platform/http/health.ts';
 import {
@@ -25,12 +28,24 @@ import { type AnyJob, JobRegistry } from './platform/jobs/definition.ts';
 import { sweepRateLimitsJob } from './platform/jobs/platform-jobs.ts';
 import { startWorker } from './platform/jobs/worker.ts';
 import { configureMediaTools } from './platform/media/tools.ts';
+import { type BuiltModule, buildModules } from './platform/modules/build-modules.ts';
+import type { ModuleDefinition, ModuleServices } from './platform/modules/define-module.ts';
 import { createLogger, type Logger } from './platform/observability/logger.ts';
 import { createMetrics, registerPoolMetrics } from './platform/observability/metrics.ts';
 import { NotifyHub } from './platform/realtime/notify-hub.ts';
 import { createObjectStore } from './platform/storage/create-store.ts';
 import type { ObjectStore } from './platform/storage/object-store.ts';
 import { VERSION } from './version.ts';
+
+/** Every module, in build order: a module may use the services of those before it. */
+export const MODULES: ModuleDefinition[] = [
+  accountsModule,
+  videosModule,
+  uploadsModule,
+  transcodingModule,
+  playbackModule,
+  adminModule,
+];
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -39,6 +54,8 @@ export interface AppOptions {
   logger?: Logger;
   /** More job definitions (tests use this to exercise the job platform). */
   jobs?: AnyJob[];
+  /** Called before the event relay starts, to add subscribers (tests use this). */
+  subscribe?: (events: EventBus) => void;
 }
 
 export interface App {
@@ -47,6 +64,11 @@ export interface App {
   database: Database;
   accounts: AccountsService;
   videos: VideosService;
+  /** Every module's service, by module name. */
+  services: ModuleServices;
+  /** Every job this app knows, with its handler (whatever its role runs). */
+  jobs: JobRegistry;
+  events: EventBus;
   store: ObjectStore;
   http?: HttpServer;
   /** Base URL of the HTTP server, when this role serves HTTP. */
@@ -90,9 +112,18 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   const { db, pool } = database;
   let http: HttpServer | undefined;
   let worker: Runner | undefined;
-  let uploadsDeps: UploadsDeps | undefined;
   let metricsListener: MetricsListener | undefined;
+  let modules: BuiltModule[] = [];
   const hub = new NotifyHub(databaseUrl, logger.child({ area: 'vireo:realtime' }));
+  const events = createEventBus({
+    db,
+    databaseUrl,
+    logger,
+    nats: config.events.nats,
+    pollIntervalMs: config.events.pollIntervalMs,
+    retentionHours: config.events.retentionHours,
+    stopTimeoutMs: config.shutdownTimeoutMs,
+  });
 
   // Order matters: stop taking requests; let running jobs finish, or hand them back when the time is up;
   // close the database only once no connection is in use; stop its server last, so that it never ends a
@@ -107,6 +138,8 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     await metricsListener?.close();
     // Its LISTEN connection is not in the pool: left open, the database server would end it.
     await hub.stop();
+    // Lets the batch being delivered finish, then the leader lock go, so another node relays at once.
+    await events.stop().catch((err) => logger.error({ err }, 'event relay stop failed'));
     if (worker) {
       // Runner.stop() waits for running jobs; the worker aborts them after shutdownTimeoutMs and hands
       // them back (see worker.ts), so this bound is only a last resort for a worker that hangs.
@@ -118,8 +151,10 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
         await within(worker.kill(), 6000).catch((err) => logger.error({ err }, 'worker kill failed'));
       }
     }
-    // Upload locks live on a connection of their own, outside the pool.
-    if (uploadsDeps) await stopUploads(uploadsDeps);
+    // What modules keep open outside the pool (upload locks), once no request or job runs.
+    for (const m of [...modules].reverse()) {
+      await m.parts.stop?.().catch((err) => logger.error({ err, module: m.name }, 'module stop failed'));
+    }
     await database.close().catch((err) => logger.error({ err }, 'database close failed'));
     await embedded?.stop();
   };
@@ -133,45 +168,36 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   try {
     const limiter = new RateLimiter(db);
     const secret = config.auth.jwtSecret ?? (await sharedSecret(db, 'jwt_signing_key'));
-    const videos = new VideosService(db);
-    const accounts = new AccountsService({
-      db,
-      tokens: new AccessTokens(secret, config.auth.accessTokenTtlSeconds),
-      limiter,
-      logger: logger.child({ area: 'vireo:accounts' }),
-      refreshTtlSeconds: config.auth.refreshTokenTtlSeconds,
-      limits: config.rateLimit,
-      hub,
-      // A hidden or deleted account's videos disappear with it, and come back on restore.
-      onStatusChange: (tx, userId, status) => videos.ownerStatusChanged(tx, userId, status),
-    });
-    if (config.admin) await accounts.ensureInitialAdmin(config.admin);
-
     configureMediaTools({ ffmpeg: config.media.ffmpegPath, ffprobe: config.media.ffprobePath });
     const store = createObjectStore(config.storage);
-    uploadsDeps = {
-      db,
-      databaseUrl,
-      videos,
-      store,
-      config: config.uploads,
-      logger: logger.child({ area: 'vireo:uploads' }),
-    };
-    const registry = new JobRegistry().add(
-      sweepRateLimitsJob(limiter),
-      ...transcodingJobs({
-        videos,
-        store,
-        media: config.media,
-        logger: logger.child({ area: 'vireo:transcoding' }),
-      }),
-      ...uploadJobs(uploadsDeps),
-      ...(opts.jobs ?? []),
-    );
-
-    let url: string | undefined;
     const metrics = createMetrics();
     registerPoolMetrics(metrics.registry, pool);
+    registerOutboxMetrics(metrics.registry, db);
+
+    const built = buildModules(
+      MODULES,
+      { config, db, databaseUrl, store, hub, events, secret, limiter, metrics },
+      logger,
+    );
+    modules = built.modules;
+    const { services } = built;
+    const registry = new JobRegistry().add(
+      sweepRateLimitsJob(limiter),
+      ...modules.flatMap((m) => m.parts.jobs ?? []),
+      ...(opts.jobs ?? []),
+    );
+    // A job that code may enqueue but nothing handles fails here, not when it first runs.
+    registry.assertHandlesDeclared();
+    for (const m of modules) {
+      for (const s of m.parts.subscribers ?? []) {
+        if (typeof s.event === 'string') events.subscribe(s.event, s.name, s.handler, s.options);
+        else events.subscribe(s.event, s.name, s.handler, s.options);
+      }
+    }
+    opts.subscribe?.(events);
+    for (const m of modules) await m.parts.start?.();
+
+    let url: string | undefined;
     metricsListener = await startMetricsListener(metrics, config.metrics, logger);
     if (opts.role !== 'worker') {
       http = await createHttpServer({
@@ -180,7 +206,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
         trustProxy: config.http.trustProxy,
         version: VERSION,
       });
-      installAuthGuard(http, accounts.authenticate);
+      installAuthGuard(http, services.accounts.authenticate);
       const migrations = await readMigrations();
       healthRoutes(http, {
         database: async () => {
@@ -191,15 +217,12 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
       });
       metricsRoute(http, metrics, config.metrics);
       await hub.start();
-      accountsRoutes(http, accounts);
-      adminRoutes(http, accounts);
-      const playbackTokens = PlaybackTokens.fromSecret(secret, config.auth.playbackTokenTtlSeconds);
-      videosRoutes(http, { videos, hub, signer: playbackTokens });
-      uploadRoutes(http, uploadsDeps);
-      playbackRoutes(http, { store, videos, tokens: playbackTokens, delivery: config.delivery });
+      for (const m of modules) m.parts.routes?.(http);
       const address = await http.listen({ host: config.http.host, port: config.http.port });
       url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
     }
+    // Every role relays: one node at a time does (a leader lock), and any can take over.
+    await events.start();
     if (opts.role !== 'api') {
       worker = await startWorker({
         pool,
@@ -214,7 +237,21 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     // The one line a person starting Vireo looks for, once everything is up.
     if (url) logger.info({ url }, `Vireo is running at ${url}`);
     const metricsUrl = metricsListener?.url;
-    return { config, logger, database, accounts, videos, store, http, url, metricsUrl, stop };
+    return {
+      config,
+      logger,
+      database,
+      accounts: services.accounts,
+      videos: services.videos,
+      services,
+      jobs: registry,
+      events,
+      store,
+      http,
+      url,
+      metricsUrl,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -9,6 +9,7 @@ import { MigrationError } from './platform/db/migrator.ts';
 import { AppError } from './platform/http/errors.ts';
 import { RateLimiter } from './platform/http/rate-limit.ts';
 import { JobRegistryError } from './platform/jobs/definition.ts';
+import { ModuleError } from './platform/modules/define-module.ts';
 import { createLogger } from './platform/observability/logger.ts';
 
 const HELP = `Usage: vireo [command] [options]
@@ -160,7 +161,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     // One line for the errors a user can fix; the stack only for what is our bug.
-    const known = [ConfigError, EmbeddedPostgresError, MigrationError, JobRegistryError];
+    const known = [ConfigError, EmbeddedPostgresError, MigrationError, JobRegistryError, ModuleError];
     if (known.some((k) => err instanceof k)) console.error((err as Error).message);
     else console.error(err);
     process.exit(1);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { uuidv7 } from 'uuidv7';
-import { type PlaybackScope, PlaybackTokens } from '../src/modules/playback/tokens.ts';
+import { type PlaybackScope, PlaybackTokens } from '../src/modules/videos/index.ts';
 import { AppError } from '../src/platform/http/errors.ts';
 
 const SECRET = 'a-platform-secret-of-at-least-32-characters';

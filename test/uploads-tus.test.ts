@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { stopUploads, UploadsService, uploadJobs } from '../src/modules/uploads/index.ts';
+import { expireUploadsJobName } from '../src/modules/uploads/index.ts';
 import { registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { assertProblem } from './helpers/problems.ts';
 import {
@@ -26,18 +26,6 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 async function dirs() {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'vireo-uploads-'));
   return { root, UPLOAD_DIR: path.join(root, 'uploads'), STORAGE_DIR: path.join(root, 'storage') };
-}
-
-function depsOf(t: TestApp) {
-  const { app } = t;
-  return {
-    db: app.database.db,
-    databaseUrl: t.db.url,
-    videos: app.videos,
-    store: app.store,
-    config: app.config.uploads,
-    logger: app.logger,
-  };
 }
 
 /** Processing jobs scheduled for a video. */
@@ -191,7 +179,7 @@ describe('tus uploads', () => {
     );
 
     // A repeated completion changes nothing and schedules nothing more.
-    await new UploadsService(depsOf(t)).complete(id, path.join(d.UPLOAD_DIR, id), data.length);
+    await t.app.services.uploads.complete(id, path.join(d.UPLOAD_DIR, id), data.length);
     assert.equal(await processJobs(t, id), 1);
     assert.equal((await t.app.videos.get(id))?.status, 'uploaded');
   });
@@ -330,15 +318,10 @@ describe('tus uploads', () => {
     await fs.writeFile(record, JSON.stringify(info));
     assert.equal((await headUpload(t, token, location)).status, 410, 'tus refuses an expired upload');
 
-    const deps = depsOf(t);
-    const [job] = uploadJobs(deps);
+    const job = t.app.jobs.get(expireUploadsJobName);
     assert.equal(job?.cron, '*/15 * * * *');
     const ctx = { jobId: '1', attempts: 1, maxAttempts: 1, signal: new AbortController().signal };
-    try {
-      assert.equal(await job!.handler({}, ctx), 'done');
-    } finally {
-      await stopUploads(deps);
-    }
+    assert.equal(await job!.handler({}, ctx), 'done');
 
     assert.deepEqual(await uploadFiles(d.UPLOAD_DIR, id), []);
     const video = await t.app.videos.get(id);

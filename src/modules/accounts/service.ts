@@ -2,6 +2,8 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { uuidv7 } from 'uuidv7';
+import { emit } from '../../platform/events/emit.ts';
+import { userStatusChanged } from './events.ts';
 import type { RateLimits } from '../../config.ts';
 import type { Db, DbOrTx } from '../../platform/db/database.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
@@ -25,11 +27,6 @@ export interface AccountsDeps {
   limits: RateLimits;
   /** Carries session and account changes to every node, which then drop what they cached. */
   hub?: NotifyHub;
-  /**
-   * Told of an account's new status inside the transaction that sets it, so that what the account owns
-   * elsewhere (its videos) follows at the same commit.
-   */
-  onStatusChange?: (tx: DbOrTx, userId: string, status: UserRow['status']) => Promise<void>;
 }
 
 /** A change that makes cached sessions stale: one session, or every session of one account. */
@@ -302,7 +299,10 @@ export class AccountsService {
       if (updated && patch.status && patch.status !== 'active') {
         await repo.revokeUserSessions(tx, userId, `account_${patch.status}`);
       }
-      if (updated && patch.status) await this.deps.onStatusChange?.(tx, userId, patch.status);
+      // What the account owns elsewhere (its videos) follows from the event, after this commit.
+      if (updated && patch.status) {
+        await emit(tx, userStatusChanged.create({ aggregateId: userId, payload: { user_id: userId, status: patch.status } }));
+      }
       if (updated) await this.changed(tx, { userId });
       return updated;
     });

@@ -1,2 +1,11 @@
 // Administration: account moderation now; more tools join here. Changes go through the owners' services.
-export { adminRoutes } from './routes.ts';
+import { defineModule } from '../../platform/modules/define-module.ts';
+import { adminRoutes } from './routes.ts';
+
+export const adminModule = defineModule({
+  name: 'admin',
+  setup(ctx) {
+    const accounts = ctx.use('accounts');
+    return { routes: (http) => adminRoutes(http, accounts) };
+  },
+});

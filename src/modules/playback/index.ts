@@ -1,3 +1,19 @@
 // Playback: serves a video's playlists, manifests, segments and images from the object store.
-export { type PlaybackDeps, playbackRoutes } from './routes.ts';
-export { type MediaKind, type PlaybackGrant, PlaybackTokens } from './tokens.ts';
+import { defineModule } from '../../platform/modules/define-module.ts';
+import { playbackRoutes } from './routes.ts';
+
+export const playbackModule = defineModule({
+  name: 'playback',
+  setup(ctx) {
+    const videos = ctx.use('videos');
+    return {
+      routes: (http) =>
+        playbackRoutes(http, {
+          store: ctx.store,
+          videos,
+          tokens: videos.tokens,
+          delivery: ctx.config.delivery,
+        }),
+    };
+  },
+});

@@ -8,7 +8,7 @@ import type { ObjectStore } from '../../platform/storage/object-store.ts';
 import type { VideosService } from '../videos/index.ts';
 import { sendRewritten } from './rewritten-response.ts';
 import { PlaybackService } from './service.ts';
-import type { PlaybackTokens } from './tokens.ts';
+import type { PlaybackTokens } from '../videos/index.ts';
 
 export interface PlaybackDeps {
   store: ObjectStore;

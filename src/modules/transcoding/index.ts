@@ -1,9 +1,11 @@
-// Transcoding: turns an uploaded source into an adaptive ladder, manifests and images.
-import type { Config } from '../../config.ts';
-import { type AnyJob, defineJob } from '../../platform/jobs/definition.ts';
-import type { Logger } from '../../platform/observability/logger.ts';
-import type { ObjectStore } from '../../platform/storage/object-store.ts';
-import type { VideosService } from '../videos/index.ts';
+// Transcoding: turns an uploaded source into an adaptive ladder, manifests and images. It hears of
+// work through events (`video.uploaded`, `video.reprocess_requested`) and enqueues its own job.
+import type { Tx } from '../../platform/db/database.ts';
+import { defineJob } from '../../platform/jobs/definition.ts';
+import { enqueue } from '../../platform/jobs/enqueue.ts';
+import { defineModule, defineSubscriber } from '../../platform/modules/define-module.ts';
+import { videoUploaded } from '../uploads/index.ts';
+import { videoReprocessRequested } from '../videos/index.ts';
 import { giveUpProcessing } from './give-up.ts';
 import { processVideoJobType } from './job-types.ts';
 import { processVideo } from './pipeline.ts';
@@ -11,26 +13,46 @@ import { removeLeftWorkspaces } from './workspace.ts';
 
 export { processVideoJobType } from './job-types.ts';
 
-export interface TranscodingDeps {
-  videos: VideosService;
-  store: ObjectStore;
-  media: Config['media'];
-  logger: Logger;
-}
+/** One pending run per video: a second request while one waits replaces it. */
+const schedule = (tx: Tx, videoId: string) =>
+  enqueue(tx, processVideoJobType, { videoId }, { jobKey: `process:${videoId}` });
 
-export function transcodingJobs(deps: TranscodingDeps): AnyJob[] {
-  return [
-    defineJob({
-      ...processVideoJobType,
-      handler: ({ videoId }, ctx) =>
-        processVideo(
-          deps,
-          videoId,
-          { jobId: ctx.jobId, current: ctx.attempts, max: ctx.maxAttempts },
-          ctx.signal,
-        ),
-      onGiveUp: ({ videoId }, reason) => giveUpProcessing(deps, videoId, reason),
-      removeLeftovers: (running) => removeLeftWorkspaces(deps.media.workDir, running),
-    }),
-  ];
-}
+export const transcodingModule = defineModule({
+  name: 'transcoding',
+  setup(ctx) {
+    const deps = {
+      videos: ctx.use('videos'),
+      store: ctx.store,
+      media: ctx.config.media,
+      logger: ctx.logger,
+    };
+    return {
+      jobs: [
+        defineJob({
+          ...processVideoJobType,
+          handler: ({ videoId }, job) =>
+            processVideo(
+              deps,
+              videoId,
+              { jobId: job.jobId, current: job.attempts, max: job.maxAttempts },
+              job.signal,
+            ),
+          onGiveUp: ({ videoId }, reason) => giveUpProcessing(deps, videoId, reason),
+          removeLeftovers: (running) => removeLeftWorkspaces(deps.media.workDir, running),
+        }),
+      ],
+      subscribers: [
+        defineSubscriber({
+          event: videoUploaded,
+          name: 'transcoding.process_uploaded',
+          handler: ({ payload }, { tx }) => schedule(tx, payload.video_id).then(() => {}),
+        }),
+        defineSubscriber({
+          event: videoReprocessRequested,
+          name: 'transcoding.process_again',
+          handler: ({ payload }, { tx }) => schedule(tx, payload.video_id).then(() => {}),
+        }),
+      ],
+    };
+  },
+});

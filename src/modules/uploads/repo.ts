@@ -1,31 +1,21 @@
-// Reads of the videos table that uploads need (the videos module owns and writes it), and the upload
-// reservations this module owns.
+// The upload reservations this module owns, and the lock that serialises one user's quota checks.
+// The videos table belongs to the videos module: what uploads needs of it goes through VideosService.
 import { sql } from 'kysely';
 import type { DbOrTx } from '../../platform/db/database.ts';
 
-/**
- * Bytes a user's videos take or have reserved: finished sources, the declared size of unfinished
- * uploads, and the room one-request uploads hold while they stream. A failed upload that never stored
- * its source takes nothing. Served by videos_owner_id_idx and upload_reservations_owner_id_idx.
- */
-export async function usedBytes(db: DbOrTx, ownerId: string): Promise<number> {
-  const { rows } = await sql<{ used: number }>`
-    select (
-      (select coalesce(sum(source_size), 0) from videos
-        where owner_id = ${ownerId} and not (status = 'failed' and source_key is null))
-      + (select coalesce(sum(bytes), 0) from upload_reservations
-        where owner_id = ${ownerId} and expires_at > now())
-    )::int8 as used`.execute(db);
-  return rows[0]?.used ?? 0;
+/** The room one-request uploads hold while they stream. Served by upload_reservations_owner_id_idx. */
+export async function reservedBytes(db: DbOrTx, ownerId: string): Promise<number> {
+  const { rows } = await sql<{ held: number }>`
+    select coalesce(sum(bytes), 0)::int8 as held from upload_reservations
+    where owner_id = ${ownerId} and expires_at > now()`.execute(db);
+  return Number(rows[0]?.held ?? 0);
 }
 
-/** Uploads of a user not finished yet: tus uploads receiving bytes and one-request uploads streaming. */
-export async function unfinishedUploads(db: DbOrTx, ownerId: string): Promise<number> {
+/** One-request uploads of a user still streaming. */
+export async function reservationCount(db: DbOrTx, ownerId: string): Promise<number> {
   const { rows } = await sql<{ n: number }>`
-    select (
-      (select count(*) from videos where owner_id = ${ownerId} and status = 'uploading')
-      + (select count(*) from upload_reservations where owner_id = ${ownerId} and expires_at > now())
-    )::int as n`.execute(db);
+    select count(*)::int as n from upload_reservations
+    where owner_id = ${ownerId} and expires_at > now()`.execute(db);
   return rows[0]?.n ?? 0;
 }
 
@@ -34,29 +24,6 @@ export async function lockQuota(tx: DbOrTx, ownerId: string): Promise<void> {
   await sql`select pg_advisory_xact_lock(hashtextextended(${`vireo.upload_quota:${ownerId}`}, 0))`.execute(
     tx,
   );
-}
-
-/** The status of a video, locked until the transaction ends; undefined when there is no such video. */
-export async function lockStatus(tx: DbOrTx, id: string): Promise<string | undefined> {
-  return (await lockVideo(tx, id))?.status;
-}
-
-/** A video's status and size, locked until the transaction ends; undefined when there is no such video. */
-export async function lockVideo(
-  tx: DbOrTx,
-  id: string,
-): Promise<{ status: string; source_size: number | null } | undefined> {
-  const { rows } = await sql<{ status: string; source_size: number | null }>`
-    select status, source_size from videos where id = ${id} for update`.execute(tx);
-  return rows[0];
-}
-
-/** Videos still uploading that were registered longer ago than this. */
-export async function uploadingSince(db: DbOrTx, seconds: number): Promise<string[]> {
-  const { rows } = await sql<{ id: string }>`
-    select id from videos
-    where status = 'uploading' and created_at < now() - make_interval(secs => ${seconds})`.execute(db);
-  return rows.map((r) => r.id);
 }
 
 export async function insertReservation(

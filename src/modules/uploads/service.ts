@@ -1,15 +1,15 @@
 // The rules of uploading: size and quota limits, registration of the video, and completion, which
-// hands the source to the object store and schedules processing in one transaction.
+// hands the source to the object store and announces `video.uploaded` in one transaction.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { uuidv7 } from 'uuidv7';
 import type { DbOrTx } from '../../platform/db/database.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
 import { AppError, type FieldError } from '../../platform/http/errors.ts';
-import { enqueue } from '../../platform/jobs/enqueue.ts';
-import { processVideoJobType } from '../transcoding/job-types.ts';
+import { emit } from '../../platform/events/emit.ts';
 import type { VideoRow } from '../videos/index.ts';
 import type { UploadsDeps } from './deps.ts';
+import { videoUploaded } from './events.ts';
 import * as repo from './repo.ts';
 
 export const sourceKey = (videoId: string) => `sources/${videoId}/original`;
@@ -70,7 +70,7 @@ export class UploadsService {
 
   /** Answers early in the common case; register() checks again under a lock. */
   async assertQuota(ownerId: string, size: number): Promise<void> {
-    this.checkQuota(await repo.usedBytes(this.deps.db, ownerId), size);
+    this.checkQuota(await this.usedBytes(this.deps.db, ownerId), size);
   }
 
   /**
@@ -100,7 +100,7 @@ export class UploadsService {
     return this.deps.db.transaction().execute(async (tx) => {
       await repo.lockQuota(tx, ownerId);
       await this.checkUnfinished(tx, ownerId);
-      const room = this.roomBeside(await repo.usedBytes(tx, ownerId));
+      const room = this.roomBeside(await this.usedBytes(tx, ownerId));
       const tooLarge =
         room < maxBytes
           ? new AppError('QUOTA_EXCEEDED', `You may upload ${room} more bytes`)
@@ -121,7 +121,7 @@ export class UploadsService {
 
   /** Bytes the user may still upload, never more than one upload may be. */
   async room(ownerId: string): Promise<number> {
-    return this.roomBeside(await repo.usedBytes(this.deps.db, ownerId));
+    return this.roomBeside(await this.usedBytes(this.deps.db, ownerId));
   }
 
   /**
@@ -138,7 +138,7 @@ export class UploadsService {
       await repo.lockQuota(tx, ownerId);
       if (input.reservationId) await repo.deleteReservation(tx, input.reservationId);
       await this.checkUnfinished(tx, ownerId);
-      this.checkQuota(await repo.usedBytes(tx, ownerId), input.size);
+      this.checkQuota(await this.usedBytes(tx, ownerId), input.size);
       return this.deps.videos.register(tx, {
         id: input.id,
         ownerId,
@@ -156,7 +156,7 @@ export class UploadsService {
   async declareLength(id: string, size: number): Promise<void> {
     this.assertSize(size);
     await this.deps.db.transaction().execute(async (tx) => {
-      const video = await repo.lockVideo(tx, id);
+      const video = await this.deps.videos.lock(tx, id);
       if (video?.status !== 'uploading') throw new AppError('UPLOAD_GONE');
       const reserved = video.source_size ?? 0;
       if (size > reserved) {
@@ -167,8 +167,8 @@ export class UploadsService {
   }
 
   /**
-   * Moves the finished file into the store and marks the video uploaded, with its processing job in the
-   * same transaction. Safe to repeat: a source already moved is not needed again, and a video no longer
+   * Moves the finished file into the store and marks the video uploaded, announcing `video.uploaded` in
+   * the same transaction (processing follows from it). Safe to repeat: a source already moved is not needed again, and a video no longer
    * `uploading` is left as it is, so processing is never scheduled twice.
    */
   async complete(id: string, file: string, size: number): Promise<void> {
@@ -185,9 +185,9 @@ export class UploadsService {
       throw new Error(`upload ${id} finished but its file is missing`);
     }
     await this.deps.db.transaction().execute(async (tx) => {
-      if ((await repo.lockStatus(tx, id)) !== 'uploading') return;
+      if ((await this.deps.videos.lock(tx, id))?.status !== 'uploading') return;
       await this.deps.videos.markUploaded(tx, id, { key, size });
-      await enqueue(tx, processVideoJobType, { videoId: id }, { jobKey: `process:${id}` });
+      await emit(tx, videoUploaded.create({ aggregateId: id, payload: { video_id: id, size } }));
     });
     this.deps.logger.info({ videoId: id, size }, 'upload complete');
   }
@@ -230,7 +230,7 @@ export class UploadsService {
 
   /** Videos still uploading though they started longer ago than an upload may take. */
   async overdueUploads(): Promise<string[]> {
-    return repo.uploadingSince(this.deps.db, this.deps.config.expirySeconds);
+    return this.deps.videos.uploadingSince(this.deps.config.expirySeconds);
   }
 
   /** Removes reservations whose request died with its node. */
@@ -241,9 +241,16 @@ export class UploadsService {
   /** UPLOAD_MAX_UNFINISHED: a user may not open uploads without end. Call under the quota lock. */
   private async checkUnfinished(tx: DbOrTx, ownerId: string): Promise<void> {
     const max = this.deps.config.maxUnfinished;
-    if ((await repo.unfinishedUploads(tx, ownerId)) >= max) {
+    const unfinished =
+      (await this.deps.videos.uploadingCountOf(tx, ownerId)) + (await repo.reservationCount(tx, ownerId));
+    if (unfinished >= max) {
       throw new AppError('TOO_MANY_UPLOADS', `At most ${max} uploads may be unfinished at a time`);
     }
+  }
+
+  /** Bytes a user's uploads take: sources, declared sizes, and room held by uploads still streaming. */
+  private async usedBytes(db: DbOrTx, ownerId: string): Promise<number> {
+    return (await this.deps.videos.sourceBytesOf(db, ownerId)) + (await repo.reservedBytes(db, ownerId));
   }
 
   private roomBeside(used: number): number {

@@ -1,7 +1,20 @@
-// Videos: the catalog's videos and their life cycle. Only this module writes the videos table.
+// Videos: the catalog's videos, their life cycle and who may watch them. Only this module writes the
+// videos table.
+import { defineModule, defineSubscriber } from '../../platform/modules/define-module.ts';
+import { userStatusChanged } from '../accounts/index.ts';
+import { PlaybackTokens } from './playback-tokens.ts';
+import { videosRoutes } from './routes.ts';
+import { VideosService } from './service.ts';
+
 export type { PlaybackSigner } from './dto.ts';
+export { videoReprocessRequested } from './events.ts';
+export {
+  type MediaKind,
+  type PlaybackGrant,
+  type PlaybackScope,
+  PlaybackTokens,
+} from './playback-tokens.ts';
 export type { RenditionInfo, VideoRow, VideoStatus, Visibility } from './repo.ts';
-export { videosRoutes } from './routes.ts';
 export {
   type MediaAccess,
   type ProcessingStage,
@@ -9,3 +22,29 @@ export {
   VideosService,
   videoTopic,
 } from './service.ts';
+
+declare module '../../platform/modules/define-module.ts' {
+  interface ModuleServices {
+    videos: VideosService;
+  }
+}
+
+export const videosModule = defineModule({
+  name: 'videos',
+  setup(ctx) {
+    const tokens = PlaybackTokens.fromSecret(ctx.secret, ctx.config.auth.playbackTokenTtlSeconds);
+    const service = new VideosService(ctx.db, tokens);
+    return {
+      service,
+      routes: (http) => videosRoutes(http, { videos: service, hub: ctx.hub, signer: tokens }),
+      subscribers: [
+        // A hidden or deleted account's videos move to new media URLs and their open streams end.
+        defineSubscriber({
+          event: userStatusChanged,
+          name: 'videos.owner_status',
+          handler: ({ payload }, { tx }) => service.ownerStatusChanged(tx, payload.user_id, payload.status),
+        }),
+      ],
+    };
+  },
+});

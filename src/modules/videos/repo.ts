@@ -147,6 +147,32 @@ export async function updateProgress(
 }
 
 /** Moves the access epoch of every video of one owner; answers how many there are. */
+/**
+ * Bytes a user's videos take: finished sources and the declared size of unfinished uploads. A failed
+ * upload that never stored its source takes nothing. Served by videos_owner_id_idx.
+ */
+export async function sourceBytesOf(db: DbOrTx, ownerId: string): Promise<number> {
+  const { rows } = await sql<{ used: number }>`
+    select coalesce(sum(source_size), 0)::int8 as used from videos
+    where owner_id = ${ownerId} and not (status = 'failed' and source_key is null)`.execute(db);
+  return Number(rows[0]?.used ?? 0);
+}
+
+/** How many of a user's videos are still uploading. Served by videos_owner_id_idx. */
+export async function uploadingCountOf(db: DbOrTx, ownerId: string): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from videos where owner_id = ${ownerId} and status = 'uploading'`.execute(db);
+  return rows[0]?.n ?? 0;
+}
+
+/** Videos still uploading that were registered longer ago than this. */
+export async function uploadingSince(db: DbOrTx, seconds: number): Promise<string[]> {
+  const { rows } = await sql<{ id: string }>`
+    select id from videos
+    where status = 'uploading' and created_at < now() - make_interval(secs => ${seconds})`.execute(db);
+  return rows.map((r) => r.id);
+}
+
 export async function bumpOwnerAccessEpochs(db: DbOrTx, ownerId: string): Promise<number> {
   const result = await q(db)
     .updateTable('videos')

@@ -2,9 +2,7 @@ import { createHash } from 'node:crypto';
 import { principalOf } from '../../platform/http/auth-guard.ts';
 import { problemSchema } from '../../platform/http/errors.ts';
 import type { HttpServer } from '../../platform/http/server.ts';
-import { enqueue } from '../../platform/jobs/enqueue.ts';
 import type { NotifyHub } from '../../platform/realtime/notify-hub.ts';
-import { processVideoJobType } from '../transcoding/job-types.ts';
 import { type PlaybackSigner, toVideoDto } from './dto.ts';
 import { streamVideoEvents } from './events-stream.ts';
 import { processingDto, videoDto, videoIdParams, videoPatch } from './schema.ts';
@@ -100,9 +98,7 @@ export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRou
       },
     },
     handler: async (req, reply) => {
-      const video = await videos.reprocess(req.params.id, principalOf(req), (tx, id) =>
-        enqueue(tx, processVideoJobType, { videoId: id }, { jobKey: `process:${id}` }),
-      );
+      const video = await videos.reprocess(req.params.id, principalOf(req));
       return reply.status(202).send(toVideoDto(video, signer));
     },
   });

@@ -5,7 +5,10 @@ import type { Db, DbOrTx } from '../../platform/db/database.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { MediaInfo } from '../../platform/media/media-info.ts';
+import { emit } from '../../platform/events/emit.ts';
 import { publish } from '../../platform/realtime/notify-hub.ts';
+import { videoReprocessRequested } from './events.ts';
+import type { PlaybackTokens } from './playback-tokens.ts';
 import type {
   OwnerStatus,
   RenditionInfo,
@@ -37,7 +40,11 @@ export const ownerAccessTopic = (ownerId: string) => `owner-access:${ownerId}`;
 const FINAL: VideoStatus[] = ['ready', 'failed'];
 
 export class VideosService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Signs the media URLs of videos that are not public; the playback routes check them. */
+    readonly tokens: PlaybackTokens,
+  ) {}
 
   /** A video exists from the first byte of its upload. */
   async register(
@@ -61,7 +68,26 @@ export class VideosService {
     await repo.updateUploadingSize(tx, id, size);
   }
 
-  /** The upload is complete; the caller enqueues processing in the same transaction. */
+  /** A video, locked until the transaction ends (uploads serialise their changes to one with it). */
+  async lock(tx: DbOrTx, id: string): Promise<VideoRow | undefined> {
+    return repo.lockVideo(tx, id);
+  }
+
+  /** Bytes of source a user's videos take or have declared (the upload quota counts them). */
+  async sourceBytesOf(db: DbOrTx, ownerId: string): Promise<number> {
+    return repo.sourceBytesOf(db, ownerId);
+  }
+
+  async uploadingCountOf(db: DbOrTx, ownerId: string): Promise<number> {
+    return repo.uploadingCountOf(db, ownerId);
+  }
+
+  /** Videos still uploading that were registered longer ago than this. */
+  async uploadingSince(seconds: number): Promise<string[]> {
+    return repo.uploadingSince(this.db, seconds);
+  }
+
+  /** The upload is complete; the caller announces it in the same transaction. */
   async markUploaded(tx: DbOrTx, id: string, source: { key: string; size: number }): Promise<VideoRow> {
     const video = await repo.lockVideo(tx, id);
     if (!video) throw new AppError('VIDEO_NOT_FOUND');
@@ -233,12 +259,8 @@ export class VideosService {
     }
   }
 
-  /** Owner or admin re-runs processing; `schedule` enqueues the job in the same transaction. */
-  async reprocess(
-    id: string,
-    principal: Principal,
-    schedule: (tx: DbOrTx, id: string) => Promise<unknown>,
-  ): Promise<VideoRow> {
+  /** Owner or admin re-runs processing: `video.reprocess_requested`, in the same transaction. */
+  async reprocess(id: string, principal: Principal): Promise<VideoRow> {
     return this.db.transaction().execute(async (tx) => {
       const video = await repo.lockVideo(tx, id);
       if (!video || !isOwnerOrAdmin(video, principal)) throw new AppError('VIDEO_NOT_FOUND');
@@ -251,7 +273,7 @@ export class VideosService {
         failure_code: null,
         failure_message: null,
       });
-      await schedule(tx, id);
+      await emit(tx, videoReprocessRequested.create({ aggregateId: id, payload: { video_id: id } }));
       await this.announce(tx, updated!);
       return updated!;
     });

@@ -1,6 +1,7 @@
 // Typed jobs on graphile-worker: a name, a zod payload and a handler, declared by the module that owns
 // the work. The registry refuses two jobs with one name, so a typo cannot leave a job without a handler.
 import type { z } from 'zod';
+import { declaredJobs } from './catalogue.ts';
 
 export interface JobContext {
   jobId: string;
@@ -70,6 +71,18 @@ export class JobRegistry {
       if (!/^[a-z][a-z0-9_.:-]*$/.test(def.name)) throw new JobRegistryError(`bad job name "${def.name}"`);
       if (this.jobs.has(def.name)) throw new JobRegistryError(`job "${def.name}" is defined twice`);
       this.jobs.set(def.name, def);
+    }
+    return this;
+  }
+
+  /** Fails when a job that code may enqueue (catalogue.ts) has no handler here. */
+  assertHandlesDeclared(): this {
+    const missing = declaredJobs().filter((name) => !this.jobs.has(name));
+    if (missing.length) {
+      throw new JobRegistryError(
+        `no handler for job ${missing.map((m) => `"${m}"`).join(', ')}: it can be enqueued, but no module ` +
+          'registers a handler for it (defineJob)',
+      );
     }
     return this;
   }

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { DbOrTx } from '../db/database.ts';
-import type { JobDefinition } from './definition.ts';
+import type { JobType } from './catalogue.ts';
 
 export interface EnqueueOptions {
   runAt?: Date;
@@ -18,7 +18,8 @@ export interface EnqueueOptions {
  */
 export async function enqueue<P>(
   tx: DbOrTx,
-  job: Pick<JobDefinition<P>, 'name' | 'payload' | 'maxAttempts'>,
+  /** Declared with declareJob (catalogue.ts), so the boot knows it needs a handler. */
+  job: JobType<P>,
   payload: NoInfer<P>,
   opts: EnqueueOptions = {},
 ): Promise<string> {
