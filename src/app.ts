@@ -12,6 +12,8 @@ import { createDatabase, type Database } from './platform/db/database.ts';
 import { EmbeddedPostgres } from './platform/db/embedded-postgres.ts';
 import { isMigrated, migrate, readMigrations } from './platform/db/migrator.ts';
 import { sharedSecret } from './platform/db/secrets.ts';
+import { createEventBus, type EventBus } from './platform/events/bus.ts';
+import { registerOutboxMetrics } from './platform/events/lag.ts';
 import { installAuthGuard } from './platform/http/auth-guard.ts';
 import { healthRoutes } from './platform/http/health.ts';
 import { RateLimiter } from './platform/http/rate-limit.ts';
@@ -34,6 +36,8 @@ export interface AppOptions {
   logger?: Logger;
   /** More job definitions (tests use this to exercise the job platform). */
   jobs?: AnyJob[];
+  /** Called before the event relay starts, to add subscribers (tests use this). */
+  subscribe?: (events: EventBus) => void;
 }
 
 export interface App {
@@ -43,6 +47,7 @@ export interface App {
   accounts: AccountsService;
   videos: VideosService;
   store: ObjectStore;
+  events: EventBus;
   http?: HttpServer;
   /** Base URL of the HTTP server, when this role serves HTTP. */
   url?: string;
@@ -85,6 +90,15 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   let worker: Runner | undefined;
   let uploadsDeps: UploadsDeps | undefined;
   const hub = new NotifyHub(databaseUrl, logger.child({ area: 'vireo:realtime' }));
+  const events = createEventBus({
+    db,
+    databaseUrl,
+    logger,
+    nats: config.events.nats,
+    pollIntervalMs: config.events.pollIntervalMs,
+    retentionHours: config.events.retentionHours,
+    stopTimeoutMs: config.shutdownTimeoutMs,
+  });
 
   // Order matters: stop taking requests; let running jobs finish, or hand them back when the time is up;
   // close the database only once no connection is in use; stop its server last, so that it never ends a
@@ -98,6 +112,8 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     if (httpClosed === false) logger.warn('requests still open at shutdown were cut');
     // Its LISTEN connection is not in the pool: left open, the database server would end it.
     await hub.stop();
+    // Lets the batch being delivered finish, then the leader lock go, so another node relays at once.
+    await events.stop().catch((err) => logger.error({ err }, 'event relay stop failed'));
     if (worker) {
       // Runner.stop() waits for running jobs; the worker aborts them after shutdownTimeoutMs and hands
       // them back (see worker.ts), so this bound is only a last resort for a worker that hangs.
@@ -162,6 +178,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     if (opts.role !== 'worker') {
       const metrics = createMetrics();
       registerPoolMetrics(metrics.registry, pool);
+      registerOutboxMetrics(metrics.registry, db);
       http = await createHttpServer({
         logger,
         metrics,
@@ -203,7 +220,11 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
       });
       logger.info({ concurrency: config.worker.concurrency }, 'job worker running');
     }
-    return { config, logger, database, accounts, videos, store, http, url, stop };
+    // On every role: delivery needs no worker, and the leader lock lets one node relay at a time, so
+    // events keep flowing whichever nodes are up.
+    opts.subscribe?.(events);
+    await events.start();
+    return { config, logger, database, accounts, videos, store, events, http, url, stop };
   } catch (err) {
     await stop();
     throw err;
