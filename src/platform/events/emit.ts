@@ -7,6 +7,8 @@ import { insertEvent } from './outbox-store.ts';
  * commits. Build it with an event definition's `create()`. Answers the event's id.
  */
 export async function emit(tx: Tx, event: NewEvent): Promise<string> {
+  // The type says so too, but a Kysely instance passed where a transaction belongs would still run.
+  if (!tx.isTransaction) throw new EventError('emit() needs the transaction of the change');
   assertType(event.type);
   if (!event.aggregate.type || !event.aggregate.id)
     throw new EventError('an event needs an aggregate type and id');
