@@ -272,6 +272,7 @@ describe('outbox', () => {
     const b = bus(database, db.url);
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    cleanups.push(async () => release());
     const slow = recorder();
     const fast = recorder();
     b.subscribe('*', 'slow', async (e) => {
@@ -428,6 +429,7 @@ describe('outbox lag in /metrics', () => {
       },
     );
     cleanups.push(() => t.stop());
+    cleanups.push(async () => release());
     const metric = async (line: RegExp) => {
       const text = await (await fetch(`${t.url}/metrics`)).text();
       const m = line.exec(text);
