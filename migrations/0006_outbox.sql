@@ -37,3 +37,12 @@ create table outbox_subscriptions (
   seen_at timestamptz not null default now(),
   updated_at timestamptz not null default now()
 );
+
+-- While events flow the relay polls on its own, and says so here; emit sends its NOTIFY wake-up only when
+-- the relay is not polling, because a NOTIFY makes committing transactions take turns (no group commit).
+create table outbox_relay (
+  singleton boolean primary key default true check (singleton),
+  -- The relay polls at least until then.
+  awake_until timestamptz not null default '-infinity'
+);
+insert into outbox_relay default values;

@@ -86,7 +86,7 @@ export const configSchema = z.object({
   NATS_URL: z
     .string()
     .regex(
-      /^(nats|tls|ws|wss):\/\/[^\s,]+(\s*,\s*(nats|tls|ws|wss):\/\/[^\s,]+)*$/,
+      /^(nats|tls):\/\/[^\s,]+(\s*,\s*(nats|tls):\/\/[^\s,]+)*$/,
       'must be a nats:// URL, or several separated by commas',
     )
     .optional(),

@@ -159,6 +159,33 @@ describe('outbox', () => {
     assertOncePerChangeInOrder(flat(onlyCounted.got));
   });
 
+  it('is woken by the commit when idle, and polls while events flow', async () => {
+    const { db, database } = await openDatabase();
+    // Polling alone would take a minute: only the wake-up on commit can deliver in time.
+    const b = bus(database, db.url, { pollIntervalMs: 60_000 });
+    const rec = recorder();
+    b.subscribe('*', 'rec', rec.handler as (e: DeliveredEvent) => Promise<void>);
+    await b.start();
+    const awake = async () =>
+      (
+        await sql<{
+          awake: boolean;
+        }>`select awake_until > clock_timestamp() as awake from outbox_relay`.execute(database.db)
+      ).rows[0]!.awake;
+    assert.equal(await awake(), false);
+    await emitOne(database, 'a', 0);
+    await waitFor('the first event', () => rec.got.length >= 1, 5000);
+    // Delivering marks the relay awake: emitters skip their NOTIFY meanwhile.
+    await waitFor('the relay awake', awake, 2000);
+    for (let n = 1; n < 20; n++) await emitOne(database, 'a', n);
+    await waitFor('the events emitted while awake', () => rec.got.length >= 20, 5000);
+    await waitFor('the relay asleep', async () => !(await awake()), 5000);
+    await sleep(200);
+    await emitOne(database, 'a', 20);
+    await waitFor('the event emitted once asleep', () => rec.got.length >= 21, 5000);
+    assertOncePerChangeInOrder(flat(rec.got));
+  });
+
   it('delivers an event whose transaction commits after a later-written one', async () => {
     const { db, database } = await openDatabase();
     const b = bus(database, db.url);

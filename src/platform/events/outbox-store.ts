@@ -28,8 +28,9 @@ export function after(a: Cursor, b: Cursor): boolean {
 const HORIZON = sql`pg_snapshot_xmin(pg_current_snapshot())::text::bigint`;
 
 export async function insertEvent(db: DbOrTx, event: NewEvent): Promise<void> {
-  // The wake-up rides along: NOTIFY is sent only at commit, and equal payloads of one transaction are
-  // sent once. pg_current_xact_id() is the top-level transaction's id, also inside a savepoint.
+  // The wake-up rides along, unless the relay polls now: NOTIFY is sent only at commit, and equal
+  // payloads of one transaction are sent once. pg_current_xact_id() is the top-level transaction's id,
+  // also inside a savepoint.
   await sql`
     with written as (
       insert into outbox_events
@@ -44,11 +45,14 @@ export async function insertEvent(db: DbOrTx, event: NewEvent): Promise<void> {
         ${JSON.stringify(event.payload)}::jsonb, coalesce(${event.occurredAt ?? null}::timestamptz, now()),
         ${event.requestId ?? null})
       returning type)
-    select pg_notify(${OUTBOX_CHANNEL}, type) from written`.execute(db);
+    select pg_notify(${OUTBOX_CHANNEL}, type) from written
+    where not exists (select 1 from outbox_relay where awake_until > clock_timestamp())`.execute(db);
 }
 
 interface EventRow {
   horizon: number;
+  cursor_txid: number;
+  cursor_position: number;
   held: boolean;
   order_txid: number | null;
   position: number;
@@ -62,6 +66,8 @@ interface EventRow {
 }
 
 export interface Batch {
+  /** The subscription's cursor the batch was read after. */
+  cursor: Cursor;
   events: StoredEvent[];
   /** Every event with an order_txid below this one is visible for good. */
   horizon: number;
@@ -69,24 +75,27 @@ export interface Batch {
   held: boolean;
 }
 
-/** The next events after `cursor` whose type is LIKE `pattern`, in delivery order. */
-export async function readBatch(db: DbOrTx, cursor: Cursor, pattern: string, limit: number): Promise<Batch> {
+/** The next events after a subscription's cursor whose type is LIKE its pattern, in delivery order. */
+export async function readBatch(db: DbOrTx, name: string, limit: number): Promise<Batch> {
   const { rows } = await sql<EventRow>`
-    with h as (select ${HORIZON} as horizon)
-    select h.horizon,
-      exists (select 1 from outbox_events l where l.order_txid >= h.horizon and l.type like ${pattern}) as held,
+    with h as (select ${HORIZON} as horizon),
+      s as (select cursor_txid, cursor_position, pattern from outbox_subscriptions where name = ${name})
+    select h.horizon, s.cursor_txid, s.cursor_position,
+      exists (select 1 from outbox_events l where l.order_txid >= h.horizon and l.type like s.pattern) as held,
       e.*
-    from h left join lateral (
+    from h cross join s left join lateral (
       select order_txid, position, id::text, type, aggregate_type, aggregate_id, payload, occurred_at, request_id
       from outbox_events
-      where (order_txid, position) > (${cursor.txid}, ${cursor.position})
+      where (order_txid, position) > (s.cursor_txid, s.cursor_position)
         and order_txid < h.horizon
-        and type like ${pattern}
+        and type like s.pattern
       order by order_txid, position
       limit ${limit}
     ) e on true`.execute(db);
-  const first = rows[0]!;
+  const first = rows[0];
+  if (!first) throw new Error(`outbox subscription "${name}" is not registered`);
   return {
+    cursor: { txid: first.cursor_txid, position: first.cursor_position },
     horizon: first.horizon,
     held: first.held,
     events: rows
@@ -116,19 +125,23 @@ export async function registerSubscription(
     on conflict (name) do update set pattern = excluded.pattern, seen_at = now()`.execute(db);
 }
 
-export async function readCursor(db: DbOrTx, name: string): Promise<Cursor> {
-  const { rows } = await sql<{ cursor_txid: number; cursor_position: number }>`
-    select cursor_txid, cursor_position from outbox_subscriptions where name = ${name}`.execute(db);
-  const row = rows[0];
-  if (!row) throw new Error(`outbox subscription "${name}" is not registered`);
-  return { txid: row.cursor_txid, position: row.cursor_position };
-}
-
 export async function saveCursor(db: DbOrTx, name: string, cursor: Cursor): Promise<void> {
   await sql`
     update outbox_subscriptions
     set cursor_txid = ${cursor.txid}, cursor_position = ${cursor.position}, updated_at = now()
     where name = ${name}`.execute(db);
+}
+
+/** Tells emitters the relay polls for `ms` from now, so they need not wake it. */
+export async function markAwake(db: DbOrTx, ms: number): Promise<void> {
+  await sql`update outbox_relay set awake_until = clock_timestamp() + make_interval(secs => ${ms / 1000})`.execute(
+    db,
+  );
+}
+
+/** Tells emitters to wake the relay again. */
+export async function markAsleep(db: DbOrTx): Promise<void> {
+  await sql`update outbox_relay set awake_until = '-infinity'`.execute(db);
 }
 
 /**

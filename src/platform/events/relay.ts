@@ -13,9 +13,10 @@ import { LeaderConnection, LOCK_NAMESPACE } from './leader-connection.ts';
 import {
   after,
   type Cursor,
+  markAsleep,
+  markAwake,
   prune,
   readBatch,
-  readCursor,
   registerSubscription,
   type StoredEvent,
   saveCursor,
@@ -49,6 +50,14 @@ const SUBSCRIPTION_LOCKS = LOCK_NAMESPACE + 1;
 /** While committed events wait on an older transaction, look again this soon, doubling up to the interval. */
 const HELD_RETRY_MS = 2;
 const MAX_BACKOFF_MS = 30_000;
+/**
+ * While events flow, the relay polls this often instead of being woken by NOTIFY (which makes the
+ * emitting transactions commit one at a time), and keeps doing so until AWAKE_MS after the last event.
+ */
+const AWAKE_POLL_MS = 10;
+const AWAKE_MS = 1000;
+/** A subscription with nothing new saves its cursor (moved up to the horizon) at most this often. */
+const IDLE_SAVE_MS = 200;
 
 /** A wake-up that is not lost when it comes while nobody waits. */
 class Wake {
@@ -92,6 +101,9 @@ export class Relay {
   private term?: AbortController;
   private running?: Promise<void>;
   private leadingNow = false;
+  /** Local time until which emitters may skip their NOTIFY (set only once the database says so). */
+  private awakeUntil = 0;
+  private wakingUp = false;
 
   constructor(
     private readonly opts: RelayOptions,
@@ -101,6 +113,7 @@ export class Relay {
     this.connection = new LeaderConnection(opts.databaseUrl, this.log, {
       notification: (type) => {
         for (const s of this.subscriptions) if (matches(s.pattern, type)) this.wakes.get(s.name)?.notify();
+        this.keepAwake();
       },
       lost: () => this.term?.abort(),
     });
@@ -109,6 +122,25 @@ export class Relay {
 
   get leading(): boolean {
     return this.leadingNow;
+  }
+
+  private get awake(): boolean {
+    return Date.now() < this.awakeUntil;
+  }
+
+  /** Events flow: poll for a while, and tell emitters so once the database has it. */
+  private keepAwake(): void {
+    if (this.wakingUp || !this.leadingNow || this.awakeUntil - Date.now() > AWAKE_MS / 2) return;
+    this.wakingUp = true;
+    markAwake(this.opts.db, AWAKE_MS)
+      // Measured from after the update: the database's deadline has passed by the time the local one has.
+      .then(() => {
+        if (this.leadingNow) this.awakeUntil = Date.now() + AWAKE_MS;
+      })
+      .catch((err) => this.log.warn({ err }, 'outbox relay could not mark itself awake'))
+      .finally(() => {
+        this.wakingUp = false;
+      });
   }
 
   /** Resolves after the first attempt to lead; the relay then keeps going in the background. */
@@ -178,6 +210,9 @@ export class Relay {
     } finally {
       this.leadingNow = false;
       this.term = undefined;
+      this.awakeUntil = 0;
+      // Emitters wake the next leader at once instead of when the mark runs out.
+      await markAsleep(this.opts.db).catch(() => {});
       // Closing the session is what releases the lock (when it was not lost already).
       await this.connection.close();
     }
@@ -188,12 +223,13 @@ export class Relay {
     const wake = this.wakes.get(s.name)!;
     let failures = 0;
     let heldWait = 0;
+    const idle = { savedAt: 0 };
     while (!signal.aborted) {
       wake.clear();
       let outcome: { count: number; full: boolean; held: boolean };
       try {
         // After a failure, one event at a time: those before the failing one get through.
-        outcome = await this.deliverBatch(s, failures ? 1 : this.opts.batchSize);
+        outcome = await this.deliverBatch(s, failures ? 1 : this.opts.batchSize, idle);
         failures = 0;
       } catch (err) {
         failures++;
@@ -202,14 +238,18 @@ export class Relay {
         await sleep(backoff, signal);
         continue;
       }
+      if (outcome.count) {
+        heldWait = 0;
+        this.keepAwake();
+      }
       if (outcome.full) continue;
-      if (outcome.count) heldWait = 0;
+      const longest = this.awake ? AWAKE_POLL_MS : this.opts.pollIntervalMs;
       if (outcome.held) {
-        heldWait = Math.min(this.opts.pollIntervalMs, heldWait ? heldWait * 2 : HELD_RETRY_MS);
+        heldWait = Math.min(longest, heldWait ? heldWait * 2 : HELD_RETRY_MS);
         await wake.wait(heldWait, signal);
       } else {
         heldWait = 0;
-        await wake.wait(this.opts.pollIntervalMs, signal);
+        await wake.wait(longest, signal);
       }
     }
   }
@@ -217,20 +257,27 @@ export class Relay {
   private deliverBatch(
     s: Subscription,
     limit: number,
+    idle: { savedAt: number },
   ): Promise<{ count: number; full: boolean; held: boolean }> {
     return this.opts.db.transaction().execute(async (tx) => {
-      // Serialises the batches of one subscription across relays. It assigns no transaction id, so the
-      // horizon read next is not held back by this transaction.
-      await sql`select pg_advisory_xact_lock(${SUBSCRIPTION_LOCKS}, hashtext(${s.name}))`.execute(tx);
-      const cursor = await readCursor(tx, s.name);
-      const batch = await readBatch(tx, cursor, s.like, limit);
-      if (batch.events.length) await s.deliver(batch.events, tx);
-      const full = batch.events.length === limit;
-      // A batch short of the limit took everything below the horizon: the cursor moves up to it, so the
-      // next look does not scan events of other types again.
+      // The lock serialises the batches of one subscription across relays; it assigns no transaction id,
+      // so the horizon read next is not held back by this transaction. Not waiting for the disk at
+      // commit is safe: a commit lost in a database crash loses the handler's effects and the cursor
+      // together, and the batch is delivered again.
+      await sql`select set_config('synchronous_commit', 'off', true),
+        pg_advisory_xact_lock(${SUBSCRIPTION_LOCKS}, hashtext(${s.name}))`.execute(tx);
+      const batch = await readBatch(tx, s.name, limit);
+      const count = batch.events.length;
+      if (count) await s.deliver(batch.events, tx);
+      const full = count === limit;
+      // A batch short of the limit took everything below the horizon: the cursor moves up to it, so later
+      // looks do not scan events of other types again.
       const next: Cursor = full ? batch.events.at(-1)!.cursor : { txid: batch.horizon, position: 0 };
-      if (after(next, cursor)) await saveCursor(tx, s.name, next);
-      return { count: batch.events.length, full, held: batch.held && !full };
+      if (after(next, batch.cursor) && (count || Date.now() - idle.savedAt >= IDLE_SAVE_MS)) {
+        await saveCursor(tx, s.name, next);
+        idle.savedAt = Date.now();
+      }
+      return { count, full, held: batch.held && !full };
     });
   }
 
