@@ -173,6 +173,9 @@ describe('outbox', () => {
         }>`select awake_until > clock_timestamp() as awake from outbox_relay`.execute(database.db)
       ).rows[0]!.awake;
     assert.equal(await awake(), false);
+    // The relay's first look is over: from now on only a wake-up brings events in.
+    await waitFor('the relay', () => b.leading);
+    await sleep(300);
     await emitOne(database, 'a', 0);
     await waitFor('the first event', () => rec.got.length >= 1, 5000);
     // Delivering marks the relay awake: emitters skip their NOTIFY meanwhile.
@@ -184,6 +187,20 @@ describe('outbox', () => {
     await emitOne(database, 'a', 20);
     await waitFor('the event emitted once asleep', () => rec.got.length >= 21, 5000);
     assertOncePerChangeInOrder(flat(rec.got));
+  });
+
+  it('polls as soon as it marks itself awake, when no wake-up brought the events', async () => {
+    const { db, database } = await openDatabase();
+    // Emitted before any relay runs: found by the relay's first look, not by a wake-up.
+    await emitOne(database, 'a', 0);
+    const b = bus(database, db.url, { pollIntervalMs: 60_000 });
+    const rec = recorder();
+    b.subscribe('*', 'rec', rec.handler as (e: DeliveredEvent) => Promise<void>);
+    await b.start();
+    await waitFor('the first event', () => rec.got.length >= 1, 5000);
+    // Emitters now skip their NOTIFY: the relay must be polling.
+    for (let n = 1; n < 5; n++) await emitOne(database, 'a', n);
+    await waitFor('the events emitted while it is awake', () => rec.got.length >= 5, 5000);
   });
 
   it('delivers an event whose transaction commits after a later-written one', async () => {

@@ -135,7 +135,11 @@ export class Relay {
     markAwake(this.opts.db, AWAKE_MS)
       // Measured from after the update: the database's deadline has passed by the time the local one has.
       .then(() => {
-        if (this.leadingNow) this.awakeUntil = Date.now() + AWAKE_MS;
+        if (!this.leadingNow) return;
+        const wasAwake = this.awake;
+        this.awakeUntil = Date.now() + AWAKE_MS;
+        // Loops asleep for the poll interval must poll now: emitters no longer wake them.
+        if (!wasAwake) for (const w of this.wakes.values()) w.notify();
       })
       .catch((err) => this.log.warn({ err }, 'outbox relay could not mark itself awake'))
       .finally(() => {
