@@ -92,6 +92,23 @@ export const configSchema = z.object({
   FFMPEG_PATH: z.string().min(1).optional(),
   FFPROBE_PATH: z.string().min(1).optional(),
   WORK_DIR: z.string().min(1).optional(),
+  NATS_URL: z
+    .string()
+    .regex(
+      /^(nats|tls):\/\/[^\s,]+(\s*,\s*(nats|tls):\/\/[^\s,]+)*$/,
+      'must be a nats:// URL, or several separated by commas',
+    )
+    .optional(),
+  NATS_STREAM: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a stream name: letters, digits, "_" and "-"')
+    .default('VIREO_EVENTS'),
+  NATS_SUBJECT_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be subject tokens separated by dots, e.g. site1')
+    .optional(),
+  OUTBOX_RETENTION_HOURS: int(0, 8760).default(72),
+  OUTBOX_POLL_INTERVAL_MS: int(50, 60_000).default(1000),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -153,6 +170,14 @@ export interface Config {
     /** Scratch space of processing runs; each run works in a folder of its own under it. */
     workDir: string;
   };
+  events: {
+    /** Delivered events are kept this long. */
+    retentionHours: number;
+    /** How often the relay looks for events without being woken, and a standby node tries to relay. */
+    pollIntervalMs: number;
+    /** Absent: events stay in PostgreSQL only. */
+    nats?: { url: string; stream: string; subjectPrefix?: string };
+  };
 }
 
 export interface RateLimits {
@@ -187,6 +212,7 @@ const SECRETS = new Set([
   'DATABASE_URL',
   'S3_SECRET_ACCESS_KEY',
   'METRICS_TOKEN',
+  'NATS_URL',
 ]);
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -259,6 +285,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ffmpegPath: c.FFMPEG_PATH,
       ffprobePath: c.FFPROBE_PATH,
       workDir: path.resolve(c.WORK_DIR ?? path.join(dataDir, 'work')),
+    },
+    events: {
+      retentionHours: c.OUTBOX_RETENTION_HOURS,
+      pollIntervalMs: c.OUTBOX_POLL_INTERVAL_MS,
+      nats: c.NATS_URL
+        ? { url: c.NATS_URL, stream: c.NATS_STREAM, subjectPrefix: c.NATS_SUBJECT_PREFIX }
+        : undefined,
     },
   };
 }

@@ -263,6 +263,32 @@ describe('loadConfig', () => {
     assert.equal(c.rateLimit.loginBackoffMaxSeconds, 60);
   });
 
+  it('reads the outbox settings, with NATS only when NATS_URL is set', () => {
+    assert.deepEqual(loadConfig({}).events, { retentionHours: 72, pollIntervalMs: 1000, nats: undefined });
+    const c = loadConfig({
+      NATS_URL: 'nats://a:4222, nats://b:4222',
+      NATS_SUBJECT_PREFIX: 'site1',
+      OUTBOX_RETENTION_HOURS: '0',
+      OUTBOX_POLL_INTERVAL_MS: '250',
+    });
+    assert.deepEqual(c.events, {
+      retentionHours: 0,
+      pollIntervalMs: 250,
+      nats: { url: 'nats://a:4222, nats://b:4222', stream: 'VIREO_EVENTS', subjectPrefix: 'site1' },
+    });
+    for (const [name, value] of [
+      ['NATS_URL', 'http://nats:4222'],
+      ['NATS_STREAM', 'has.dots'],
+      ['NATS_SUBJECT_PREFIX', 'ends.with.'],
+      ['OUTBOX_RETENTION_HOURS', '-1'],
+      ['OUTBOX_POLL_INTERVAL_MS', '10'],
+    ] as const) {
+      assert.match(configError({ [name]: value }).message, new RegExp(`\\b${name}\\b`), `${name}=${value}`);
+    }
+    const err = configError({ NATS_URL: 'nats://user:hunter2@nats:4222 x' });
+    assert.ok(!err.message.includes('hunter2'), err.message);
+  });
+
   it('ignores variables it does not know', () => {
     assert.equal(loadConfig({ PATH: '/usr/bin', SOMETHING_ELSE: 'x' }).http.port, 8080);
   });

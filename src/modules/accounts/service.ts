@@ -2,16 +2,16 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { uuidv7 } from 'uuidv7';
-import { emit } from '../../platform/events/emit.ts';
-import { userStatusChanged } from './events.ts';
 import type { RateLimits } from '../../config.ts';
 import type { Db, DbOrTx } from '../../platform/db/database.ts';
+import { emit } from '../../platform/events/emit.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Backoff, RateLimiter } from '../../platform/http/rate-limit.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import { type NotifyHub, publish } from '../../platform/realtime/notify-hub.ts';
 import { BoundedCache } from './bounded-cache.ts';
+import { userStatusChanged } from './events.ts';
 import { assertPasswordAllowed } from './password-policy.ts';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.ts';
 import type { UserRow } from './repo.ts';
@@ -301,7 +301,13 @@ export class AccountsService {
       }
       // What the account owns elsewhere (its videos) follows from the event, after this commit.
       if (updated && patch.status) {
-        await emit(tx, userStatusChanged.create({ aggregateId: userId, payload: { user_id: userId, status: patch.status } }));
+        await emit(
+          tx,
+          userStatusChanged.create({
+            aggregateId: userId,
+            payload: { user_id: userId, status: patch.status },
+          }),
+        );
       }
       if (updated) await this.changed(tx, { userId });
       return updated;

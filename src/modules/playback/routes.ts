@@ -5,10 +5,9 @@ import { z } from 'zod';
 import type { HttpServer } from '../../platform/http/server.ts';
 import { sendObject } from '../../platform/storage/object-responses.ts';
 import type { ObjectStore } from '../../platform/storage/object-store.ts';
-import type { VideosService } from '../videos/index.ts';
+import type { PlaybackTokens, VideosService } from '../videos/index.ts';
 import { sendRewritten } from './rewritten-response.ts';
 import { PlaybackService } from './service.ts';
-import type { PlaybackTokens } from '../videos/index.ts';
 
 export interface PlaybackDeps {
   store: ObjectStore;

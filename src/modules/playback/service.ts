@@ -2,9 +2,8 @@
 // whether its URIs get the caller's playback token.
 import type { Principal } from '../../platform/http/auth-guard.ts';
 import { AppError } from '../../platform/http/errors.ts';
-import type { VideosService } from '../videos/index.ts';
+import type { MediaKind, PlaybackTokens, VideosService } from '../videos/index.ts';
 import { rewriterFor } from './playlist-rewrite.ts';
-import type { MediaKind, PlaybackTokens } from '../videos/index.ts';
 
 /** `public`: anyone may watch, so shared caches may keep it; `private`: only this caller may. */
 export type Audience = 'public' | 'private';

@@ -9,7 +9,7 @@ import { tusRoutes } from './tus-routes.ts';
 
 export { videoUploaded } from './events.ts';
 export { expireUploadsJobName } from './jobs.ts';
-export type { UploadsService } from './service.ts';
+export { UploadsService } from './service.ts';
 
 declare module '../../platform/modules/define-module.ts' {
   interface ModuleServices {

@@ -2,10 +2,10 @@
 // The media pipeline moves a video only through these functions.
 import { uuidv7 } from 'uuidv7';
 import type { Db, DbOrTx } from '../../platform/db/database.ts';
+import { emit } from '../../platform/events/emit.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { MediaInfo } from '../../platform/media/media-info.ts';
-import { emit } from '../../platform/events/emit.ts';
 import { publish } from '../../platform/realtime/notify-hub.ts';
 import { videoReprocessRequested } from './events.ts';
 import type { PlaybackTokens } from './playback-tokens.ts';

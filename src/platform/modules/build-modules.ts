@@ -47,5 +47,5 @@ export function buildModules(
     if (parts.service !== undefined) services[definition.name] = parts.service;
     modules.push({ name: definition.name, parts });
   }
-  return { modules, services: services as ModuleServices };
+  return { modules, services: services as unknown as ModuleServices };
 }

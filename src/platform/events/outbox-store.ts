@@ -1,0 +1,237 @@
+// SQL of the outbox (migrations/0006_outbox.sql): writing events, reading them after a cursor, the
+// subscriptions' progress, pruning and lag.
+import { sql } from 'kysely';
+import type { DbOrTx } from '../db/database.ts';
+import type { DeliveredEvent, NewEvent } from './event.ts';
+
+/** The LISTEN/NOTIFY channel a commit with events wakes the relay on; the payload is the event type. */
+export const OUTBOX_CHANNEL = 'vireo_outbox';
+
+/** Events after a cursor are counted up to this many, so a scrape stays cheap behind a large backlog. */
+export const LAG_SCAN_LIMIT = 100_000;
+
+/** A place in the outbox's delivery order. */
+export interface Cursor {
+  txid: number;
+  position: number;
+}
+
+export interface StoredEvent extends DeliveredEvent {
+  cursor: Cursor;
+}
+
+export function after(a: Cursor, b: Cursor): boolean {
+  return a.txid > b.txid || (a.txid === b.txid && a.position > b.position);
+}
+
+// The snapshot's xmin: every transaction with a lower id has ended, committed or not.
+const HORIZON = sql`pg_snapshot_xmin(pg_current_snapshot())::text::bigint`;
+
+export async function insertEvent(db: DbOrTx, event: NewEvent): Promise<void> {
+  // The wake-up rides along, unless the relay polls now: NOTIFY is sent only at commit, and equal
+  // payloads of one transaction are sent once. pg_current_xact_id() is the top-level transaction's id,
+  // also inside a savepoint.
+  await sql`
+    with written as (
+      insert into outbox_events
+        (order_txid, id, type, aggregate_type, aggregate_id, payload, occurred_at, request_id)
+      values (
+        greatest(
+          pg_current_xact_id()::text::bigint,
+          (select order_txid from outbox_events
+            where aggregate_type = ${event.aggregate.type} and aggregate_id = ${event.aggregate.id}
+            order by order_txid desc limit 1)),
+        ${event.id}, ${event.type}, ${event.aggregate.type}, ${event.aggregate.id},
+        ${JSON.stringify(event.payload)}::jsonb, coalesce(${event.occurredAt ?? null}::timestamptz, now()),
+        ${event.requestId ?? null})
+      returning type)
+    select pg_notify(${OUTBOX_CHANNEL}, type) from written
+    where not exists (select 1 from outbox_relay where awake_until > clock_timestamp())`.execute(db);
+}
+
+interface EventRow {
+  horizon: number;
+  cursor_txid: number;
+  cursor_position: number;
+  held: boolean;
+  order_txid: number | null;
+  position: number;
+  id: string;
+  type: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  payload: unknown;
+  occurred_at: Date;
+  request_id: string | null;
+}
+
+export interface Batch {
+  /** The subscription's cursor the batch was read after. */
+  cursor: Cursor;
+  events: StoredEvent[];
+  /** Every event with an order_txid below this one is visible for good. */
+  horizon: number;
+  /** Committed events past the horizon wait for an older transaction still running. */
+  held: boolean;
+}
+
+/** The next events after a subscription's cursor whose type is LIKE its pattern, in delivery order. */
+export async function readBatch(db: DbOrTx, name: string, limit: number): Promise<Batch> {
+  const { rows } = await sql<EventRow>`
+    with h as (select ${HORIZON} as horizon),
+      s as (select cursor_txid, cursor_position, pattern from outbox_subscriptions where name = ${name})
+    select h.horizon, s.cursor_txid, s.cursor_position,
+      exists (select 1 from outbox_events l where l.order_txid >= h.horizon and l.type like s.pattern) as held,
+      e.*
+    from h cross join s left join lateral (
+      select order_txid, position, id::text, type, aggregate_type, aggregate_id, payload, occurred_at, request_id
+      from outbox_events
+      where (order_txid, position) > (s.cursor_txid, s.cursor_position)
+        and order_txid < h.horizon
+        and type like s.pattern
+      order by order_txid, position
+      limit ${limit}
+    ) e on true`.execute(db);
+  const first = rows[0];
+  if (!first) throw new Error(`outbox subscription "${name}" is not registered`);
+  return {
+    cursor: { txid: first.cursor_txid, position: first.cursor_position },
+    horizon: first.horizon,
+    held: first.held,
+    events: rows
+      .filter((r) => r.order_txid !== null)
+      .map((r) => ({
+        cursor: { txid: r.order_txid!, position: r.position },
+        id: r.id,
+        type: r.type,
+        aggregate: { type: r.aggregate_type, id: r.aggregate_id },
+        payload: r.payload,
+        occurredAt: r.occurred_at,
+        requestId: r.request_id ?? undefined,
+      })),
+  };
+}
+
+/** Adds a subscription, or takes an existing one over with its progress; marks it seen. */
+export async function registerSubscription(
+  db: DbOrTx,
+  name: string,
+  pattern: string,
+  from: 'oldest' | 'latest',
+): Promise<void> {
+  await sql`
+    insert into outbox_subscriptions (name, pattern, cursor_txid)
+    values (${name}, ${pattern}, ${from === 'latest' ? HORIZON : sql`0`})
+    on conflict (name) do update set pattern = excluded.pattern, seen_at = now()`.execute(db);
+}
+
+export async function saveCursor(db: DbOrTx, name: string, cursor: Cursor): Promise<void> {
+  await sql`
+    update outbox_subscriptions
+    set cursor_txid = ${cursor.txid}, cursor_position = ${cursor.position}, updated_at = now()
+    where name = ${name}`.execute(db);
+}
+
+/** Tells emitters the relay polls for `ms` from now, so they need not wake it. */
+export async function markAwake(db: DbOrTx, ms: number): Promise<void> {
+  await sql`update outbox_relay set awake_until = clock_timestamp() + make_interval(secs => ${ms / 1000})`.execute(
+    db,
+  );
+}
+
+/** Tells emitters to wake the relay again. */
+export async function markAsleep(db: DbOrTx): Promise<void> {
+  await sql`update outbox_relay set awake_until = '-infinity'`.execute(db);
+}
+
+/**
+ * Forgets subscriptions, other than `serving`, no relay served for `retentionSeconds`, then deletes events
+ * older than that which every remaining subscription has received. Answers how many events went.
+ */
+export async function prune(
+  db: DbOrTx,
+  retentionSeconds: number,
+  serving: string[],
+  batch = 10_000,
+): Promise<number> {
+  await sql`update outbox_subscriptions set seen_at = now() where name = any(${serving})`.execute(db);
+  await sql`
+    delete from outbox_subscriptions
+    where seen_at < now() - make_interval(secs => ${retentionSeconds}) and not name = any(${serving})`.execute(
+    db,
+  );
+  let total = 0;
+  for (;;) {
+    // Small batches: no long transaction holds back the relay's horizon.
+    const result = await sql`
+      delete from outbox_events where (order_txid, position) in (
+        select e.order_txid, e.position from outbox_events e
+        where e.occurred_at < now() - make_interval(secs => ${retentionSeconds})
+          and not exists (
+            select 1 from outbox_subscriptions s
+            where (e.order_txid, e.position) > (s.cursor_txid, s.cursor_position) and e.type like s.pattern)
+        limit ${batch})`.execute(db);
+    const n = Number(result.numAffectedRows ?? 0);
+    total += n;
+    if (n < batch) return total;
+  }
+}
+
+export interface SubscriberLag {
+  name: string;
+  /** Events it has not received yet (counted up to LAG_SCAN_LIMIT). */
+  pending: number;
+  /** Age of the oldest of them; 0 when none. */
+  oldestSeconds: number;
+}
+
+export interface OutboxLag {
+  /** Events some subscriber has not received yet (counted up to LAG_SCAN_LIMIT). */
+  pending: number;
+  /** Age of the oldest event some subscriber has not received yet; 0 when none. */
+  oldestSeconds: number;
+  subscribers: SubscriberLag[];
+}
+
+export async function readLag(db: DbOrTx): Promise<OutboxLag> {
+  const perSubscriber = await sql<{ name: string; pending: number; oldest_seconds: number | null }>`
+    select s.name, p.pending, p.oldest_seconds
+    from outbox_subscriptions s
+    cross join lateral (
+      select count(*)::int as pending,
+        extract(epoch from now() - min(x.occurred_at))::float8 as oldest_seconds
+      from (
+        select e.type, e.occurred_at from outbox_events e
+        where (e.order_txid, e.position) > (s.cursor_txid, s.cursor_position)
+        order by e.order_txid, e.position
+        limit ${LAG_SCAN_LIMIT}
+      ) x
+      where x.type like s.pattern
+    ) p
+    order by s.name`.execute(db);
+  const total = await sql<{ pending: number; oldest_seconds: number | null }>`
+    select count(*)::int as pending, extract(epoch from now() - min(x.occurred_at))::float8 as oldest_seconds
+    from (
+      select e.order_txid, e.position, e.type, e.occurred_at from outbox_events e
+      where (e.order_txid, e.position) > (
+        select cursor_txid, cursor_position from outbox_subscriptions
+        order by cursor_txid, cursor_position limit 1)
+      order by e.order_txid, e.position
+      limit ${LAG_SCAN_LIMIT}
+    ) x
+    where exists (
+      select 1 from outbox_subscriptions s
+      where (x.order_txid, x.position) > (s.cursor_txid, s.cursor_position) and x.type like s.pattern)`.execute(
+    db,
+  );
+  const t = total.rows[0];
+  return {
+    pending: t?.pending ?? 0,
+    oldestSeconds: Math.max(0, t?.oldest_seconds ?? 0),
+    subscribers: perSubscriber.rows.map((r) => ({
+      name: r.name,
+      pending: r.pending,
+      oldestSeconds: Math.max(0, r.oldest_seconds ?? 0),
+    })),
+  };
+}

@@ -1,0 +1,299 @@
+// Delivers committed outbox events to each subscription, in order, at least once. One node relays at a
+// time: the one holding the leader lock; the others try again every poll interval and take over within
+// about one when the leader dies. Each subscription has its own loop and cursor, so a slow or new one
+// holds back no other. A batch is delivered in one transaction that also moves the cursor, under a
+// lock of that subscription: a handler that writes through that transaction takes effect exactly once,
+// and two relays overlapping (a leader cut off from the database while another takes over) still
+// deliver each subscription's batches one after the other, in order.
+import { sql } from 'kysely';
+import type { Db, Tx } from '../db/database.ts';
+import type { Logger } from '../observability/logger.ts';
+import { matches } from './event.ts';
+import { LeaderConnection, LOCK_NAMESPACE } from './leader-connection.ts';
+import {
+  after,
+  type Cursor,
+  markAsleep,
+  markAwake,
+  prune,
+  readBatch,
+  registerSubscription,
+  type StoredEvent,
+  saveCursor,
+} from './outbox-store.ts';
+
+export interface Subscription {
+  name: string;
+  /** Event type or `prefix*`. */
+  pattern: string;
+  /** The same as a LIKE pattern. */
+  like: string;
+  /** Where a subscription seen for the first time starts. */
+  from: 'oldest' | 'latest';
+  deliver(events: StoredEvent[], tx: Tx): Promise<void>;
+}
+
+export interface RelayOptions {
+  db: Db;
+  databaseUrl: string;
+  logger: Logger;
+  /** Look for events this often without a notification; a standby node tries to lead this often. */
+  pollIntervalMs: number;
+  /** Delivered events are kept this long. */
+  retentionMs: number;
+  /** Events per delivery transaction. */
+  batchSize: number;
+  pruneIntervalMs: number;
+}
+
+const SUBSCRIPTION_LOCKS = LOCK_NAMESPACE + 1;
+/** While committed events wait on an older transaction, look again this soon, doubling up to the interval. */
+const HELD_RETRY_MS = 2;
+const MAX_BACKOFF_MS = 30_000;
+/**
+ * While events flow, the relay polls this often instead of being woken by NOTIFY (which makes the
+ * emitting transactions commit one at a time), and keeps doing so until AWAKE_MS after the last event.
+ */
+const AWAKE_POLL_MS = 10;
+const AWAKE_MS = 1000;
+/** A subscription with nothing new saves its cursor (moved up to the horizon) at most this often. */
+const IDLE_SAVE_MS = 200;
+
+/** A wake-up that is not lost when it comes while nobody waits. */
+class Wake {
+  private pending = false;
+  private waiter?: () => void;
+
+  notify(): void {
+    this.pending = true;
+    this.waiter?.();
+  }
+
+  /** Forgets wake-ups so far: call before looking, so one arriving during the look is kept. */
+  clear(): void {
+    this.pending = false;
+  }
+
+  wait(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.pending || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.waiter = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      this.waiter = done;
+    });
+  }
+}
+
+const sleep = (ms: number, signal: AbortSignal) => new Wake().wait(ms, signal);
+
+export class Relay {
+  private readonly log: Logger;
+  private readonly connection: LeaderConnection;
+  private readonly wakes = new Map<string, Wake>();
+  private stopped = new AbortController();
+  /** Aborted when the current term as leader ends (lock connection lost, or stop). */
+  private term?: AbortController;
+  private running?: Promise<void>;
+  private leadingNow = false;
+  /** Local time until which emitters may skip their NOTIFY (set only once the database says so). */
+  private awakeUntil = 0;
+  private wakingUp = false;
+
+  constructor(
+    private readonly opts: RelayOptions,
+    private readonly subscriptions: Subscription[],
+  ) {
+    this.log = opts.logger;
+    this.connection = new LeaderConnection(opts.databaseUrl, this.log, {
+      notification: (type) => {
+        for (const s of this.subscriptions) if (matches(s.pattern, type)) this.wakes.get(s.name)?.notify();
+        this.keepAwake();
+      },
+      lost: () => this.term?.abort(),
+    });
+    for (const s of subscriptions) this.wakes.set(s.name, new Wake());
+  }
+
+  get leading(): boolean {
+    return this.leadingNow;
+  }
+
+  private get awake(): boolean {
+    return Date.now() < this.awakeUntil;
+  }
+
+  /** Events flow: poll for a while, and tell emitters so once the database has it. */
+  private keepAwake(): void {
+    if (this.wakingUp || !this.leadingNow || this.awakeUntil - Date.now() > AWAKE_MS / 2) return;
+    this.wakingUp = true;
+    markAwake(this.opts.db, AWAKE_MS)
+      // Measured from after the update: the database's deadline has passed by the time the local one has.
+      .then(() => {
+        if (!this.leadingNow) return;
+        const wasAwake = this.awake;
+        this.awakeUntil = Date.now() + AWAKE_MS;
+        // Loops asleep for the poll interval must poll now: emitters no longer wake them.
+        if (!wasAwake) for (const w of this.wakes.values()) w.notify();
+      })
+      .catch((err) => this.log.warn({ err }, 'outbox relay could not mark itself awake'))
+      .finally(() => {
+        this.wakingUp = false;
+      });
+  }
+
+  /** Resolves after the first attempt to lead; the relay then keeps going in the background. */
+  async start(): Promise<void> {
+    let attempted!: () => void;
+    const first = new Promise<void>((resolve) => (attempted = resolve));
+    this.running = this.run(attempted);
+    await first;
+  }
+
+  /**
+   * Finishes the batches being delivered, then lets go of the leader lock. A handler still running
+   * after `timeoutMs` is left behind: its transaction keeps its subscription locked, so the next leader
+   * waits for it (or for this process to end) before delivering that subscription again.
+   */
+  async stop(timeoutMs: number): Promise<boolean> {
+    this.stopped.abort();
+    this.term?.abort();
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      (this.running ?? Promise.resolve()).then(() => true),
+      new Promise<false>((r) => {
+        timer = setTimeout(() => r(false), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    await this.connection.close();
+    return finished;
+  }
+
+  /** Removes what retention allows now (the leader also does it every prune interval). */
+  async prune(): Promise<number> {
+    return prune(
+      this.opts.db,
+      Math.floor(this.opts.retentionMs / 1000),
+      this.subscriptions.map((s) => s.name),
+    );
+  }
+
+  private async run(attempted: () => void): Promise<void> {
+    while (!this.stopped.signal.aborted) {
+      let lead = false;
+      try {
+        lead = await this.connection.tryLead();
+      } catch (err) {
+        this.log.warn({ err }, 'outbox relay could not reach the database; trying again');
+      }
+      attempted();
+      if (lead && !this.stopped.signal.aborted) await this.lead();
+      else await sleep(this.opts.pollIntervalMs, this.stopped.signal);
+    }
+  }
+
+  private async lead(): Promise<void> {
+    const term = new AbortController();
+    this.term = term;
+    this.leadingNow = true;
+    this.log.info({ subscriptions: this.subscriptions.map((s) => s.name) }, 'outbox relay leading');
+    try {
+      for (const s of this.subscriptions) await registerSubscription(this.opts.db, s.name, s.like, s.from);
+      await Promise.all([
+        ...this.subscriptions.map((s) => this.serve(s, term.signal)),
+        this.prunePeriodically(term.signal),
+      ]);
+    } catch (err) {
+      this.log.error({ err }, 'outbox relay failed; handing over');
+    } finally {
+      this.leadingNow = false;
+      this.term = undefined;
+      this.awakeUntil = 0;
+      // Emitters wake the next leader at once instead of when the mark runs out.
+      await markAsleep(this.opts.db).catch(() => {});
+      // Closing the session is what releases the lock (when it was not lost already).
+      await this.connection.close();
+    }
+    if (!this.stopped.signal.aborted) await sleep(this.opts.pollIntervalMs, this.stopped.signal);
+  }
+
+  private async serve(s: Subscription, signal: AbortSignal): Promise<void> {
+    const wake = this.wakes.get(s.name)!;
+    let failures = 0;
+    let heldWait = 0;
+    const idle = { savedAt: 0 };
+    while (!signal.aborted) {
+      wake.clear();
+      let outcome: { count: number; full: boolean; held: boolean };
+      try {
+        // After a failure, one event at a time: those before the failing one get through.
+        outcome = await this.deliverBatch(s, failures ? 1 : this.opts.batchSize, idle);
+        failures = 0;
+      } catch (err) {
+        failures++;
+        const backoff = Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(failures, 16));
+        this.log.error({ err, subscription: s.name, failures }, 'outbox delivery failed; trying again');
+        await sleep(backoff, signal);
+        continue;
+      }
+      if (outcome.count) {
+        heldWait = 0;
+        this.keepAwake();
+      }
+      if (outcome.full) continue;
+      const longest = this.awake ? AWAKE_POLL_MS : this.opts.pollIntervalMs;
+      if (outcome.held) {
+        heldWait = Math.min(longest, heldWait ? heldWait * 2 : HELD_RETRY_MS);
+        await wake.wait(heldWait, signal);
+      } else {
+        heldWait = 0;
+        await wake.wait(longest, signal);
+      }
+    }
+  }
+
+  private deliverBatch(
+    s: Subscription,
+    limit: number,
+    idle: { savedAt: number },
+  ): Promise<{ count: number; full: boolean; held: boolean }> {
+    return this.opts.db.transaction().execute(async (tx) => {
+      // The lock serialises the batches of one subscription across relays; it assigns no transaction id,
+      // so the horizon read next is not held back by this transaction. Not waiting for the disk at
+      // commit is safe: a commit lost in a database crash loses the handler's effects and the cursor
+      // together, and the batch is delivered again.
+      await sql`select set_config('synchronous_commit', 'off', true),
+        pg_advisory_xact_lock(${SUBSCRIPTION_LOCKS}, hashtext(${s.name}))`.execute(tx);
+      const batch = await readBatch(tx, s.name, limit);
+      const count = batch.events.length;
+      if (count) await s.deliver(batch.events, tx);
+      const full = count === limit;
+      // A batch short of the limit took everything below the horizon: the cursor moves up to it, so later
+      // looks do not scan events of other types again.
+      const next: Cursor = full ? batch.events.at(-1)!.cursor : { txid: batch.horizon, position: 0 };
+      if (after(next, batch.cursor) && (count || Date.now() - idle.savedAt >= IDLE_SAVE_MS)) {
+        await saveCursor(tx, s.name, next);
+        idle.savedAt = Date.now();
+      }
+      return { count, full, held: batch.held && !full };
+    });
+  }
+
+  private async prunePeriodically(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        const removed = await this.prune();
+        if (removed) this.log.info({ removed }, 'outbox pruned');
+      } catch (err) {
+        this.log.warn({ err }, 'outbox pruning failed');
+      }
+      await sleep(this.opts.pruneIntervalMs, signal);
+    }
+  }
+}
