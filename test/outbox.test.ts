@@ -464,7 +464,7 @@ describe('outbox lag in /metrics', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const t = await startTestApp(
-      { OUTBOX_POLL_INTERVAL_MS: '100' },
+      { OUTBOX_POLL_INTERVAL_MS: '100', METRICS_TOKEN: 'outbox-lag-scraper' },
       {
         subscribe: (events) =>
           events.subscribe(counted, 'gated', async () => {
@@ -475,7 +475,8 @@ describe('outbox lag in /metrics', () => {
     cleanups.push(() => t.stop());
     cleanups.push(async () => release());
     const metric = async (line: RegExp) => {
-      const text = await (await fetch(`${t.url}/metrics`)).text();
+      const auth = { authorization: 'Bearer outbox-lag-scraper' };
+      const text = await (await fetch(`${t.url}/metrics`, { headers: auth })).text();
       const m = line.exec(text);
       return m ? Number(m[1]) : undefined;
     };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { videoStatus } from '../videos/schema.ts';
+import { videoStatus } from '../videos/index.ts';
 
 export const uploadedVideo = z.object({ id: z.uuid(), status: videoStatus }).meta({
   id: 'UploadedVideo',

@@ -15,6 +15,7 @@ export {
   PlaybackTokens,
 } from './playback-tokens.ts';
 export type { RenditionInfo, VideoRow, VideoStatus, Visibility } from './repo.ts';
+export { videoStatus } from './schema.ts';
 export {
   type MediaAccess,
   type ProcessingStage,
