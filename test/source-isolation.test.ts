@@ -104,7 +104,8 @@ describe('uploads that name other files', () => {
     const reader = await fs.open(sentinel, constants.O_RDONLY | constants.O_NONBLOCK);
     for (let i = 0; i < 100 && watcher.readers() === 0; i++) await sleep(10);
     await reader.close();
-    assert.equal(watcher.readers(), 1, 'the FIFO watcher notices a reader');
+    // Once or more: a loaded machine may run the watcher twice while the reader is open.
+    assert.ok(watcher.readers() >= 1, 'the FIFO watcher notices a reader');
   });
   after(async () => {
     watcher?.stop();
