@@ -82,10 +82,6 @@ export class SegmentPublisher {
     return final;
   }
 
-  get isPlayable(): boolean {
-    return this.playable;
-  }
-
   /** Stores the track's init segment and any finished segment not stored yet; answers if any was. */
   private async collect(track: Track, final: boolean): Promise<boolean> {
     const dir = path.join(this.opts.hlsDir, track.name);
