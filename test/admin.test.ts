@@ -5,20 +5,25 @@ import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts'
 import { assertProblem, badFields } from './helpers/problems.ts';
 import { openEvents } from './helpers/sse.ts';
 import { TEST_JWT_SECRET } from './helpers/tokens.ts';
+import { uploadVideo } from './helpers/upload.ts';
 
 const ADMIN = { username: 'chief', email: 'Chief@Example.test', password: 'the admin password' };
 
 let t: TestApp;
 let admin: { id: string; access_token: string; refresh_token: string };
 before(async () => {
-  t = await startTestApp({
-    JWT_SECRET: TEST_JWT_SECRET,
-    ADMIN_EMAIL: ADMIN.email,
-    ADMIN_PASSWORD: ADMIN.password,
-    ADMIN_USERNAME: ADMIN.username,
-    REGISTER_LIMIT_PER_IP: '1000',
-    LOGIN_LIMIT_PER_IP: '1000',
-  });
+  t = await startTestApp(
+    {
+      JWT_SECRET: TEST_JWT_SECRET,
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      ADMIN_USERNAME: ADMIN.username,
+      REGISTER_LIMIT_PER_IP: '1000',
+      LOGIN_LIMIT_PER_IP: '1000',
+    },
+    // No worker: uploaded videos wait for the processing makeVideo does by hand.
+    { role: 'api' },
+  );
   const res = await api(t, 'POST', '/api/v1/auth/login', {
     body: { username: ADMIN.username, password: ADMIN.password },
   });
@@ -244,18 +249,22 @@ describe('PATCH /api/v1/admin/users/{id}', () => {
 });
 
 describe('videos of a hidden or deleted account', () => {
-  /** A video of `ownerId` as processing leaves it, with a segment and a poster in the store. */
-  async function makeVideo(ownerId: string, state: 'ready' | 'playable') {
-    const { videos, store, database } = t.app;
-    const video = await videos.register(database.db, { ownerId, title: 'Clip', filename: 'a.mp4', size: 1 });
-    await videos.markUploaded(database.db, video.id, { key: `sources/${video.id}`, size: 1 });
-    const { media_version: version } = (await videos.startProcessing(video.id))!;
+  /**
+   * A video uploaded by `user` through the API, as processing leaves it (done here by hand: the app has
+   * no worker), with a segment and a poster in the store.
+   */
+  async function makeVideo(user: { access_token: string }, state: 'ready' | 'playable') {
+    const { videos, store } = t.app;
+    const id = await uploadVideo(t, user.access_token, Buffer.alloc(2000, 7), { title: 'Clip' });
+    const started = await videos.startProcessing(id);
+    assert.ok(started, 'the upload left the video with a source to process');
+    const version = started.media_version;
     for (const file of ['hls/master.m3u8', 'hls/240p/seg_00000.m4s', 'images/poster.jpg']) {
-      await store.put(`videos/${video.id}/${version}/${file}`, `${file} of ${video.id}`);
+      await store.put(`videos/${id}/${version}/${file}`, `${file} of ${id}`);
     }
-    if (state === 'ready') await videos.markReady(video.id, version, []);
-    else await videos.markPlayable(video.id, version);
-    return video.id;
+    if (state === 'ready') await videos.markReady(id, version, []);
+    else await videos.markPlayable(id, version);
+    return id;
   }
   const getVideo = (id: string, token?: string) => api(t, 'GET', `/api/v1/videos/${id}`, { token });
   /** URLs of a segment and the poster as the video hands them to `token`'s holder now. */
@@ -272,8 +281,8 @@ describe('videos of a hidden or deleted account', () => {
   it('answer 404 like a missing video to all but administrators, and come back on restore', async () => {
     const owner = await registerUser(t);
     const viewer = await registerUser(t);
-    const shown = await makeVideo(owner.id, 'ready');
-    const unlisted = await makeVideo(owner.id, 'ready');
+    const shown = await makeVideo(owner, 'ready');
+    const unlisted = await makeVideo(owner, 'ready');
     const edited = await api(t, 'PATCH', `/api/v1/videos/${unlisted}`, {
       token: owner.access_token,
       body: { visibility: 'unlisted' },
@@ -316,7 +325,7 @@ describe('videos of a hidden or deleted account', () => {
 
   it('end the event streams opened on them', async () => {
     const owner = await registerUser(t);
-    const id = await makeVideo(owner.id, 'playable');
+    const id = await makeVideo(owner, 'playable');
     const url = `${t.url}/api/v1/videos/${id}/events`;
     const anyone = await openEvents(url);
     const chief = await openEvents(url, admin.access_token);

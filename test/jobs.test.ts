@@ -230,7 +230,8 @@ describe('jobs at shutdown', () => {
     }
   }
 
-  it('lets a running job finish when the app stops (SIGTERM), within SHUTDOWN_TIMEOUT_MS', async () => {
+  // What `vireo` does on SIGTERM, called in process; worker-crash.test.ts sends the signal to a process.
+  it('lets a running job finish when the app stops, within SHUTDOWN_TIMEOUT_MS', async () => {
     started = finished = abortedAt = 0;
     const { logger, problems } = capturingLogger();
     const t = await startTestApp({ SHUTDOWN_TIMEOUT_MS: '5000' }, { jobs: [slowJob(1500)], logger });
@@ -238,10 +239,11 @@ describe('jobs at shutdown', () => {
       const id = await enqueue(t.app.database.db, slowJob(0), {});
       await waitFor('the job to start', () => started > 0);
       const stopAt = Date.now();
-      await t.app.stop();
+      const stopping = t.app.stop();
+      assert.equal(finished, 0, 'the job was still running when the stop began');
+      await stopping;
       const took = Date.now() - stopAt;
-      assert.ok(finished > 0, 'the job ran to its end');
-      assert.ok(finished <= stopAt + took, 'stop returned after the job ended');
+      assert.ok(finished > 0, 'stop returned only once the job had run to its end');
       assert.ok(took < 5000, `stop took ${took} ms`);
       assert.equal(abortedAt, 0, 'the job was not asked to abort');
       assert.equal(await rowAfterStop(t.db.url, id), undefined, 'the finished job is gone from the queue');

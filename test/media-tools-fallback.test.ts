@@ -4,11 +4,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
-import { processVideoJobType } from '../src/modules/transcoding/index.ts';
-import { enqueue } from '../src/platform/jobs/enqueue.ts';
 import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { makeClip, tempDir } from './helpers/media.ts';
 import { readEvents } from './helpers/sse.ts';
+import { uploadVideo } from './helpers/upload.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -34,21 +33,10 @@ describe('npm-shipped media tools', () => {
   it('processes a video to ready', async () => {
     const owner = await registerUser(t);
     const file = await makeClip(clips, 'clip', { width: 640, height: 360, seconds: 3 });
-    const { videos, store, database } = t.app;
-    const video = await videos.register(database.db, {
-      ownerId: owner.id,
-      title: 'c',
-      filename: 'c.mp4',
-      size: null,
-    });
-    await store.putFile(`sources/${video.id}/original`, file);
-    await database.db.transaction().execute(async (tx) => {
-      await videos.markUploaded(tx, video.id, { key: `sources/${video.id}/original`, size: 1 });
-      await enqueue(tx, processVideoJobType, { videoId: video.id });
-    });
-    const final = (await readEvents(`${t.url}/api/v1/videos/${video.id}/events`, owner.access_token)).at(-1);
+    const id = await uploadVideo(t, owner.access_token, file);
+    const final = (await readEvents(`${t.url}/api/v1/videos/${id}/events`, owner.access_token)).at(-1);
     assert.equal(final?.event, 'ready', JSON.stringify(final));
-    const got = await api(t, 'GET', `/api/v1/videos/${video.id}`, { token: owner.access_token });
+    const got = await api(t, 'GET', `/api/v1/videos/${id}`, { token: owner.access_token });
     assert.equal(got.body.renditions.length, 2);
     for (const url of [got.body.playback.hls, got.body.playback.poster, got.body.playback.storyboard_vtt]) {
       assert.equal((await fetch(`${t.url}${url}`)).status, 200, url);

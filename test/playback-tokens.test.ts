@@ -3,17 +3,15 @@
 // and media without a valid token is refused.
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { uuidv7 } from 'uuidv7';
-import { processVideoJobType } from '../src/modules/transcoding/index.ts';
 import { PlaybackTokens } from '../src/modules/videos/index.ts';
-import { enqueue } from '../src/platform/jobs/enqueue.ts';
 import { type ApiResponse, api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { makeClip, tempDir } from './helpers/media.ts';
 import { assertProblem } from './helpers/problems.ts';
 import { readEvents } from './helpers/sse.ts';
 import { TEST_JWT_SECRET } from './helpers/tokens.ts';
+import { uploadVideo } from './helpers/upload.ts';
 
 const PRIVATE_SEGMENT = 'private, max-age=31536000, immutable';
 
@@ -125,22 +123,7 @@ describe('signed playback', () => {
     owner = await registerUser(t);
     stranger = await registerUser(t);
     const file = await makeClip(clips, 'clip', { width: 640, height: 360, seconds: 2 });
-    // What an upload's completion does: the source in the store, then uploaded + job in one transaction.
-    const { videos, store, database } = t.app;
-    const row = await videos.register(database.db, {
-      ownerId: owner.id,
-      title: 'Private clip',
-      filename: path.basename(file),
-      size: null,
-    });
-    id = row.id;
-    const key = `sources/${id}/original`;
-    await store.putFile(key, file);
-    const { size } = await fs.stat(file);
-    await database.db.transaction().execute(async (tx) => {
-      await videos.markUploaded(tx, id, { key, size });
-      await enqueue(tx, processVideoJobType, { videoId: id });
-    });
+    id = await uploadVideo(t, owner.access_token, file, { title: 'Private clip' });
     const events = await readEvents(`${t.url}/api/v1/videos/${id}/events`, owner.access_token);
     assert.equal(events.at(-1)?.event, 'ready', JSON.stringify(events.at(-1)));
     await setVisibility('private');
@@ -251,15 +234,10 @@ describe('signed playback', () => {
     const segment = 'hls/240p/seg_00000.m4s';
 
     // Another private video of the same owner, with its own real token.
-    const other = await t.app.videos.register(t.app.database.db, {
-      ownerId: owner.id,
-      title: 'Other',
-      filename: 'other.mp4',
-      size: 1,
-    });
-    await t.app.videos.markUploaded(t.app.database.db, other.id, { key: `sources/${other.id}`, size: 1 });
-    const started = await t.app.videos.startProcessing(other.id);
-    await t.app.videos.markReady(other.id, started!.media_version, []);
+    const clip = await makeClip(clips, 'other', { seconds: 1, audio: false });
+    const other = { id: await uploadVideo(t, owner.access_token, clip, { title: 'Other' }) };
+    const processed = await readEvents(`${t.url}/api/v1/videos/${other.id}/events`, owner.access_token);
+    assert.equal(processed.at(-1)?.event, 'ready', JSON.stringify(processed.at(-1)));
     await api(t, 'PATCH', `/api/v1/videos/${other.id}`, {
       token: owner.access_token,
       body: { visibility: 'private' },

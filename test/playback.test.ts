@@ -8,6 +8,7 @@ import { uuidv7 } from 'uuidv7';
 import { type ApiResponse, api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { assertProblem, badFields } from './helpers/problems.ts';
 import { openEvents } from './helpers/sse.ts';
+import { uploadVideo } from './helpers/upload.ts';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const counting = (length: number) => Buffer.from(Array.from({ length }, (_, i) => i % 256));
@@ -33,18 +34,19 @@ describe('playback', () => {
   let ready: { id: string; version: number };
   let processing: { id: string; version: number };
 
-  /** A video of `ownerId` taken through upload and processing; `finish` marks it ready. */
-  async function makeVideo(ownerId: string, finish: boolean) {
-    const db = t.app.database.db;
-    const video = await t.app.videos.register(db, { ownerId, title: 'Clip', filename: 'a.mp4', size: 1 });
-    await t.app.videos.markUploaded(db, video.id, { key: `sources/${video.id}`, size: 1 });
-    const started = await t.app.videos.startProcessing(video.id);
-    assert.ok(started);
-    if (finish) await t.app.videos.markReady(video.id, started.media_version, []);
+  /**
+   * A video uploaded by `user` through the API, then run through processing by hand with the files
+   * above (the app has no worker to do it); `finish` marks it ready.
+   */
+  async function makeVideo(user: { access_token: string }, finish: boolean) {
+    const id = await uploadVideo(t, user.access_token, counting(2000), { title: 'Clip' });
+    const started = await t.app.videos.startProcessing(id);
+    assert.ok(started, 'the upload left the video with a source to process');
+    if (finish) await t.app.videos.markReady(id, started.media_version, []);
     for (const [file, { body }] of Object.entries(FILES)) {
-      await t.app.store.put(`videos/${video.id}/${started.media_version}/${file}`, body);
+      await t.app.store.put(`videos/${id}/${started.media_version}/${file}`, body);
     }
-    return { id: video.id, version: started.media_version };
+    return { id, version: started.media_version };
   }
 
   /** A media URL; `epoch` is the video's access epoch, 1 until fewer people may watch it. */
@@ -82,11 +84,12 @@ describe('playback', () => {
 
   before(async () => {
     storage = await fs.mkdtemp(path.join(os.tmpdir(), 'vireo-playback-'));
-    t = await startTestApp({ STORAGE_DIR: storage });
+    // No worker: the uploaded videos wait for the processing that makeVideo does by hand.
+    t = await startTestApp({ STORAGE_DIR: storage }, { role: 'api' });
     owner = await registerUser(t);
     stranger = await registerUser(t);
-    ready = await makeVideo(owner.id, true);
-    processing = await makeVideo(owner.id, false);
+    ready = await makeVideo(owner, true);
+    processing = await makeVideo(owner, false);
   });
   after(async () => {
     await t?.stop();
@@ -303,7 +306,7 @@ describe('playback', () => {
   });
 
   it('moves the URLs of a public video when fewer may watch it, and serves the old ones no more', async () => {
-    const v = await makeVideo(owner.id, true);
+    const v = await makeVideo(owner, true);
     const setVisibility = async (visibility: string) => {
       const res = await api(t, 'PATCH', `/api/v1/videos/${v.id}`, {
         token: owner.access_token,
@@ -352,7 +355,7 @@ describe('playback', () => {
   });
 
   it('ends an event stream opened while the video was public once it is private', async () => {
-    const v = await makeVideo(owner.id, false);
+    const v = await makeVideo(owner, false);
     await t.app.videos.markPlayable(v.id, v.version);
     const url = `${t.url}/api/v1/videos/${v.id}/events`;
     const anyone = await openEvents(url);

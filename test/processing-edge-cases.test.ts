@@ -4,11 +4,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { processVideoJobType } from '../src/modules/transcoding/index.ts';
-import { enqueue } from '../src/platform/jobs/enqueue.ts';
 import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { makeClip, tempDir } from './helpers/media.ts';
 import { readEvents } from './helpers/sse.ts';
+import { uploadVideo } from './helpers/upload.ts';
 
 describe('processing edge cases', () => {
   let t: TestApp;
@@ -30,24 +29,8 @@ describe('processing edge cases', () => {
     await fs.rm(clips, { recursive: true, force: true });
   });
 
-  /** What an upload's completion does: source into the store, then uploaded + job in one transaction. */
-  async function submit(file: string, maxAttempts = 3): Promise<string> {
-    const { videos, store, database } = t.app;
-    const video = await videos.register(database.db, {
-      ownerId: owner.id,
-      title: path.basename(file),
-      filename: path.basename(file),
-      size: null,
-    });
-    const key = `sources/${video.id}/original`;
-    await store.putFile(key, file);
-    const { size } = await fs.stat(file);
-    await database.db.transaction().execute(async (tx) => {
-      await videos.markUploaded(tx, video.id, { key, size });
-      await enqueue(tx, processVideoJobType, { videoId: video.id }, { maxAttempts });
-    });
-    return video.id;
-  }
+  /** Uploads a file through the API; its completion queues the processing job (3 attempts). */
+  const submit = (file: string) => uploadVideo(t, owner.access_token, file);
 
   async function attempts(videoId: string): Promise<number[]> {
     const { rows } = await t.app.database.pool.query<{ attempts: number }>(

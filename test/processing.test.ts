@@ -1,17 +1,17 @@
 // Processing end to end: a stored source, the real job worker and ffmpeg, progress over SSE, playback.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { type FSWatcher, watch } from 'node:fs';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { processVideoJobType } from '../src/modules/transcoding/index.ts';
-import { enqueue } from '../src/platform/jobs/enqueue.ts';
 import { mediaTools } from '../src/platform/media/tools.ts';
 import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { makeClip, tempDir } from './helpers/media.ts';
 import { readEvents } from './helpers/sse.ts';
+import { createUpload } from './helpers/tus.ts';
+import { uploadVideo } from './helpers/upload.ts';
 
 const run = promisify(execFile);
 
@@ -19,39 +19,46 @@ describe('video processing', () => {
   let t: TestApp;
   let owner: Awaited<ReturnType<typeof registerUser>>;
   let clips: string;
+  // Processing runs work in scratch folders under WORK_DIR: this one, watched, so that a test can tell
+  // a folder that was never made from one that was made and removed.
+  let work: string;
+  let watcher: FSWatcher;
+  const made = new Set<string>();
 
   before(async () => {
+    work = await tempDir('vireo-work-');
+    watcher = watch(work, (_event, name) => {
+      if (name) made.add(String(name));
+    });
     t = await startTestApp({
       LADDER_RUNGS: '240,360',
       SEGMENT_SECONDS: '2',
       ENCODE_PRESET: 'ultrafast',
       ENCODE_CRF: '30',
+      WORK_DIR: work,
     });
     owner = await registerUser(t);
     clips = await tempDir();
   });
   after(async () => {
+    watcher.close();
     await t.stop();
     await fs.rm(clips, { recursive: true, force: true });
+    await fs.rm(work, { recursive: true, force: true });
   });
 
-  /** What an upload's completion does: source into the store, then uploaded + job in one transaction. */
-  async function submit(file: string): Promise<string> {
-    const { videos, store, database } = t.app;
-    const video = await videos.register(database.db, {
-      ownerId: owner.id,
-      title: path.basename(file),
-      filename: path.basename(file),
-      size: null,
-    });
-    const key = `sources/${video.id}/original`;
-    await store.putFile(key, file);
-    const { size } = await fs.stat(file);
-    await database.db.transaction().execute(async (tx) => {
-      await videos.markUploaded(tx, video.id, { key, size });
-      await enqueue(tx, processVideoJobType, { videoId: video.id });
-    });
-    return video.id;
+  /** Uploads a file through the API; its completion queues the processing job. */
+  const submit = (file: string) => uploadVideo(t, owner.access_token, file);
+
+  /** The runs of a video worked in WORK_DIR (`process-<video>-<version>`) and left nothing there. */
+  async function assertNoScratch(id: string): Promise<void> {
+    const prefix = `process-${id}-`;
+    assert.ok(
+      [...made].some((name) => name.startsWith(prefix)),
+      `no scratch folder of ${id} was ever made in WORK_DIR: ${[...made].join(', ')}`,
+    );
+    const left = (await fs.readdir(work)).filter((name) => name.startsWith(prefix));
+    assert.deepEqual(left, [], 'scratch folders left in WORK_DIR');
   }
 
   it('reaches ready with rising progress over SSE, then plays', async () => {
@@ -99,6 +106,7 @@ describe('video processing', () => {
     }
     const polled = await api(t, 'GET', `/api/v1/videos/${id}/processing`, { token: owner.access_token });
     assert.deepEqual([polled.body.status, polled.body.percent], ['ready', 100]);
+    await assertNoScratch(id);
   });
 
   it('makes no audio group for a silent source', async () => {
@@ -109,6 +117,7 @@ describe('video processing', () => {
     const master = await (await fetch(`${t.url}${video.body.playback.hls}`)).text();
     assert.doesNotMatch(master, /TYPE=AUDIO/);
     assert.equal(video.body.media.has_audio, false);
+    await assertNoScratch(id);
   });
 
   it('fails a text file named .mp4 and an empty file with their codes', async () => {
@@ -126,9 +135,8 @@ describe('video processing', () => {
       assert.equal(final?.data.failure_code, code);
       const video = await api(t, 'GET', `/api/v1/videos/${id}`, { token: owner.access_token });
       assert.equal(video.body.status, 'failed');
-      // No temporary files and no partial outputs are left behind by a failure.
-      const temp = (await fs.readdir(os.tmpdir())).filter((f) => f.startsWith(`vireo-process-${id}`));
-      assert.deepEqual(temp, []);
+      // No scratch folder and no partial outputs are left behind by a failure.
+      await assertNoScratch(id);
       assert.deepEqual(await t.app.store.list(`videos/${id}/`), []);
     }
   });
@@ -158,24 +166,15 @@ describe('video processing', () => {
       const id = await submit(file);
       const final = (await readEvents(`${t.url}/api/v1/videos/${id}/events`, owner.access_token)).at(-1);
       assert.equal(final?.data.failure_code, code, file);
+      await assertNoScratch(id);
     }
-    const short = await startTestApp({ MAX_VIDEO_DURATION_SECONDS: '1' });
+    const short = await startTestApp({ MAX_VIDEO_DURATION_SECONDS: '1', WORK_DIR: work });
     try {
       const u = await registerUser(short);
-      const { videos, store, database } = short.app;
-      const v = await videos.register(database.db, {
-        ownerId: u.id,
-        title: 'long',
-        filename: 'a.mp4',
-        size: null,
-      });
-      await store.putFile(`sources/${v.id}/original`, whole);
-      await database.db.transaction().execute(async (tx) => {
-        await videos.markUploaded(tx, v.id, { key: `sources/${v.id}/original`, size: 1 });
-        await enqueue(tx, processVideoJobType, { videoId: v.id });
-      });
-      const final = (await readEvents(`${short.url}/api/v1/videos/${v.id}/events`, u.access_token)).at(-1);
+      const id = await uploadVideo(short, u.access_token, whole);
+      const final = (await readEvents(`${short.url}/api/v1/videos/${id}/events`, u.access_token)).at(-1);
       assert.equal(final?.data.failure_code, 'DURATION_TOO_LONG');
+      await assertNoScratch(id);
     } finally {
       await short.stop();
     }
@@ -265,19 +264,17 @@ describe('video processing', () => {
       left = await t.app.store.list(`videos/${id}/1/`);
     }
     assert.deepEqual(left, []);
+    await assertNoScratch(id);
   });
 
   it('hides an unfinished video from others and answers 404 for unknown ids', async () => {
-    const { videos, database } = t.app;
-    const v = await videos.register(database.db, {
-      ownerId: owner.id,
-      title: 'wip',
-      filename: 'a.mp4',
-      size: 1,
-    });
-    assert.equal((await api(t, 'GET', `/api/v1/videos/${v.id}`)).status, 404);
+    // A tus upload created, not a byte sent yet.
+    const created = await createUpload(t, owner.access_token, { size: 1000 });
+    assert.equal(created.status, 201);
+    const id = created.headers.get('vireo-video-id');
+    assert.equal((await api(t, 'GET', `/api/v1/videos/${id}`)).status, 404);
     assert.equal(
-      (await api(t, 'GET', `/api/v1/videos/${v.id}`, { token: owner.access_token })).body.status,
+      (await api(t, 'GET', `/api/v1/videos/${id}`, { token: owner.access_token })).body.status,
       'uploading',
     );
     const unknown = await api(t, 'GET', '/api/v1/videos/01900000-0000-7000-8000-000000000000');

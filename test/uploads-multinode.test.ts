@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { PgLocker } from '../src/modules/uploads/pg-locker.ts';
 import { defineJob } from '../src/platform/jobs/definition.ts';
 import { enqueue } from '../src/platform/jobs/enqueue.ts';
-import { registerUser, startTestApp, type TestApp } from './helpers/app.ts';
+import { type ApiResponse, readResponse, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { makeClip, tempDir } from './helpers/media.ts';
 import { assertProblem } from './helpers/problems.ts';
@@ -263,33 +263,38 @@ describe('tus uploads across nodes', () => {
     assert.equal(sha(await storedSource(id)), sha(data));
   });
 
-  it('two full PATCHes racing at one offset: one is written whole, the other refused', async () => {
+  it('two full PATCHes at one offset, the second sent mid-write: the first is written whole, the second refused', async () => {
     const size = 4_000_000;
     const created = await createUpload(a, token, { size });
     const location = created.headers.get('location')!;
     const id = created.headers.get('vireo-video-id')!;
+    const file = path.join(cluster.root, 'uploads', id);
     const x = randomBytes(size);
     const y = randomBytes(size);
-    const [ra, rb] = await Promise.all([
-      patchUpload(a, token, location, 0, x),
-      patchUpload(b, token, location, 0, y),
-    ]);
-    const statuses = [ra.status, rb.status].sort();
-    // The loser is refused (409: the offset moved), or cut off by the winner and answered with what it
-    // wrote; either way each byte in the file comes from one request, at the offset tus reported.
-    assert.ok(statuses.includes(204), `statuses ${statuses}`);
-    const head = await headUpload(a, token, location);
-    const offset = Number(head.headers.get('upload-offset'));
-    let content: Buffer;
-    if (offset === size) {
-      content = await storedSource(id);
-    } else {
-      content = await fs.readFile(path.join(cluster.root, 'uploads', id));
-    }
-    assert.equal(content.length, offset);
-    const fromX = content.equals(x.subarray(0, offset));
-    const fromY = content.equals(y.subarray(0, offset));
-    assert.ok(fromX || fromY, 'the file holds the bytes of one request only');
+
+    // Node A takes the lock and stores the first half of x.
+    const first = openPatch(a, token, location, 0, size);
+    const firstAnswer = new Promise<ApiResponse>((resolve, reject) => {
+      first.on('response', (res) => readResponse(res).then(resolve, reject));
+    });
+    const half = size / 2;
+    first.write(x.subarray(0, half));
+    await waitFor('node A to store the first half', async () => (await fs.stat(file)).size === half);
+
+    // All of y, at the same offset, on node B: it must wait for A's lock rather than write beside it.
+    const second = patchUpload(b, token, location, 0, y);
+    const early = await Promise.race([second.then(() => 'answered'), sleep(1000).then(() => 'waiting')]);
+    assert.equal(early, 'waiting', 'node B answered while node A held the upload');
+    // Asked to let go, A has lockDrainTimeout (3 s) to end its write: the rest of x arrives well within it.
+    first.end(x.subarray(half));
+    const [won, lost] = [await firstAnswer, await second];
+
+    assert.equal(won.status, 204, JSON.stringify(won.body));
+    assert.equal(won.headers.get('upload-offset'), String(size));
+    assertProblem(lost, 409, 'UPLOAD_OFFSET_MISMATCH');
+    assert.equal(Number((await headUpload(b, token, location)).headers.get('upload-offset')), size);
+    assert.equal((await a.app.videos.get(id))?.status, 'uploaded');
+    assert.equal(sha(await storedSource(id)), sha(x), 'the source is the first body, byte for byte');
     assert.equal(await advisoryLocks(a.db.url), 0);
   });
 });

@@ -387,6 +387,31 @@ describe('worker processes killed mid-encode', () => {
     await stopWorkerProcess(second);
   });
 
+  it('SIGTERM with time to spare lets the running encode finish, then exits 0', async (ctx) => {
+    const shutdownMs = 120_000;
+    const w = await startWorkerProcess({ SHUTDOWN_TIMEOUT_MS: String(shutdownMs) });
+    const id = await submit();
+    await encodingOn(w, id);
+
+    const signalledAt = Date.now();
+    process.kill(w.pgid, 'SIGTERM');
+    const { code } = await w.exited;
+    const took = Date.now() - signalledAt;
+    ctx.diagnostic(`SIGTERM to exit, the encode finishing first: ${took} ms`);
+    assert.equal(code, 0, w.stdout().slice(-3000));
+    assert.match(w.stdout(), /"signal":"SIGTERM".*"msg":"shutting down"/);
+    assert.ok(took < shutdownMs, `exit took ${took} ms`);
+    // The job ran to its end before the process went: the video is ready and the job done, not handed
+    // back to run again.
+    const done = await video(id);
+    assert.equal(done.status, 'ready', JSON.stringify(done));
+    assert.equal(done.media_version, 1);
+    assert.equal(await job(id), undefined, 'the job is finished');
+    await assertComplete(id, done.media_version);
+    await assertNoScratch(id);
+    assert.deepEqual(await groupMembers(w.pgid), [], 'nothing of the worker is left running');
+  });
+
   it("a SIGKILLed worker's ffmpeg dies with it, the worker alone being killed", async (ctx) => {
     const w = await startWorkerProcess();
     const id = await submit({ maxAttempts: 1 });

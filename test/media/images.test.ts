@@ -4,14 +4,20 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { buildEncodeArgs } from '../../src/modules/transcoding/encode-command.ts';
 import {
-  makeImages,
+  type ImagePlan,
+  makeStills,
   planImages,
   stillsArgs,
-  storyboardArgs,
+  storyboardFilter,
   storyboardVtt,
 } from '../../src/modules/transcoding/images.ts';
+import { planLadder } from '../../src/modules/transcoding/ladder.ts';
+import { runFfmpeg } from '../../src/platform/media/ffmpeg-runner.ts';
+import type { MediaInfo } from '../../src/platform/media/media-info.ts';
 import { probe } from '../../src/platform/media/probe.ts';
+import { demuxerOf, SOURCE_URL } from '../../src/platform/media/source-input.ts';
 import { mediaTools } from '../../src/platform/media/tools.ts';
 import { makeClip, tempDir } from '../helpers/media.ts';
 import { mediaInfo } from '../helpers/media-info.ts';
@@ -66,8 +72,10 @@ describe('planImages', () => {
     assert.equal(args.filter((a) => a === '-i').length, 1);
     assert.match(args[args.indexOf('-filter_complex') + 1]!, /signalstats,metadata=mode=select/);
     assert.equal(args.filter((a) => a.endsWith('.jpg')).length, 4);
-    const sb = storyboardArgs('/in.mp4', planImages(info), '/out');
-    assert.match(sb[sb.indexOf('-filter_complex') + 1]!, /fps=fps=1\/1,scale=160:90,setsar=1,tile=6x1/);
+    assert.match(
+      storyboardFilter(planImages(info).storyboard),
+      /fps=fps=1\/1,scale=160:90,setsar=1,tile=6x1$/,
+    );
   });
 });
 
@@ -117,7 +125,32 @@ async function imageSize(file: string): Promise<[number, number]> {
   return [w!, h!];
 }
 
-describe('makeImages', () => {
+/**
+ * The images of a clip, made as the pipeline makes them: the storyboard sprite by the encode's own
+ * decode (one small rung beside it), then the stills and the storyboard's VTT.
+ */
+async function drawImages(clip: string, clipInfo: MediaInfo, out: string): Promise<ImagePlan> {
+  const plan = planImages(clipInfo);
+  const ladder = planLadder(clipInfo, { rungs: [144], segmentSeconds: 2, crf: 40 });
+  const hls = path.join(out, 'hls');
+  for (const dir of [...ladder.renditions.map((r) => r.name), ...(ladder.audio ? ['audio'] : [])]) {
+    await fs.mkdir(path.join(hls, dir), { recursive: true });
+  }
+  const inputFormat = demuxerOf(clipInfo.container);
+  const encode = buildEncodeArgs(clipInfo, ladder, {
+    input: SOURCE_URL,
+    inputFormat,
+    outDir: hls,
+    playlistType: 'vod',
+    preset: 'ultrafast',
+    storyboard: { filter: storyboardFilter(plan.storyboard), file: path.join(out, plan.storyboard.file) },
+  });
+  await runFfmpeg(encode, { source: clip });
+  await makeStills(clip, plan, out, inputFormat);
+  return plan;
+}
+
+describe('the images of a processed clip', () => {
   let dir: string;
   before(async () => {
     dir = await tempDir();
@@ -137,7 +170,7 @@ describe('makeImages', () => {
     const clipInfo = await probe(clip);
     const out = path.join(dir, 'black-open');
     await fs.mkdir(out);
-    const images = await makeImages(clip, clipInfo, out);
+    const images = await drawImages(clip, clipInfo, out);
 
     assert.ok((await meanLuma(path.join(out, images.poster.file))) > 50, 'poster is not black');
     assert.deepEqual(await imageSize(path.join(out, images.poster.file)), [320, 180]);
@@ -166,7 +199,7 @@ describe('makeImages', () => {
     const clip = await makeClip(dir, 'upright', { width: 320, height: 180, seconds: 2, rotate: 90 });
     const out = path.join(dir, 'upright');
     await fs.mkdir(out);
-    const images = await makeImages(clip, await probe(clip), out);
+    const images = await drawImages(clip, await probe(clip), out);
     assert.deepEqual(await imageSize(path.join(out, images.poster.file)), [180, 320]);
     assert.deepEqual(await imageSize(path.join(out, images.storyboard.file)), [
       images.storyboard.columns * 160,

@@ -7,7 +7,7 @@ export interface DashTrack {
   id: string;
   /** The rendition's folder relative to the manifest, e.g. `../hls/720p/`. */
   baseUri: string;
-  /** RFC 6381 string (see readCodecs). */
+  /** RFC 6381 string (see readInitSegment). */
   codecs: string;
   /** Peak rate (MeasuredRendition.peakBps). */
   bandwidth: number;

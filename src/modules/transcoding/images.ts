@@ -1,11 +1,11 @@
-// Poster, thumbnails and the seek-preview storyboard of a video. The argument builders are pure; one
-// runner makes them all with two ffmpeg runs: stills (poster + thumbnails) and the storyboard.
+// Poster, thumbnails and the seek-preview storyboard of a video. The argument builders are pure; the
+// stills (poster + thumbnails) take one ffmpeg run of their own, the storyboard sprite is drawn inside
+// the encode's decode (encode-command's `storyboard` option) from storyboardFilter.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { runFfmpeg } from '../../platform/media/ffmpeg-runner.ts';
 import { displaySize, type MediaInfo } from '../../platform/media/media-info.ts';
-import { demuxerOf, SOURCE_URL, sourceInputOptions } from '../../platform/media/source-input.ts';
-import { mediaTools, runTool } from '../../platform/media/tools.ts';
+import { SOURCE_URL, sourceInputOptions } from '../../platform/media/source-input.ts';
 
 export interface ImageOptions {
   /** The poster fits in a square of this side, never upscaled. */
@@ -52,8 +52,6 @@ export interface ImagePlan {
   /** Where the poster is looked for: a window a little into the video, sampled sparsely. */
   window: { startS: number; lengthS: number; sampleFps: number };
 }
-
-export type Images = Omit<ImagePlan, 'window'>;
 
 // Mean luma (0-255, limited range black is 16) under which a frame counts as black for the poster.
 const BLACK_LUMA = 32;
@@ -159,28 +157,6 @@ export function storyboardFilter(layout: StoryboardLayout): string {
   ].join(',');
 }
 
-export function storyboardArgs(
-  input: string,
-  plan: ImagePlan,
-  outDir: string,
-  inputFormat?: string,
-): string[] {
-  const layout = plan.storyboard;
-  return [
-    '-hide_banner',
-    '-nostdin',
-    '-y',
-    '-loglevel',
-    'error',
-    ...sourceInputOptions(inputFormat),
-    '-i',
-    input,
-    '-filter_complex',
-    `[0:v:0]${storyboardFilter(layout)}[sb]`,
-    ...jpeg('[sb]', path.join(outDir, layout.file), 5),
-  ];
-}
-
 /** WebVTT cues pointing into the sprite (the `#xywh` media fragment); the last cue ends the video. */
 export function storyboardVtt(layout: StoryboardLayout): string {
   const cues = ['WEBVTT', ''];
@@ -196,35 +172,6 @@ export function storyboardVtt(layout: StoryboardLayout): string {
     );
   }
   return cues.join('\n');
-}
-
-export async function makeImages(
-  input: string,
-  info: MediaInfo,
-  outDir: string,
-  opts: ImageOptions = DEFAULT_IMAGES,
-): Promise<Images> {
-  const plan = planImages(info, opts);
-  const { ffmpeg } = mediaTools();
-  const format = demuxerOf(info.container);
-  // Decoding the whole source for the storyboard is the long part; allow well beyond real time.
-  const storyboardTimeoutMs = 60_000 + Math.ceil(info.durationS * 1000);
-  await Promise.all([
-    runTool(ffmpeg, stillsArgs(SOURCE_URL, plan, outDir, format), { source: input }),
-    runTool(ffmpeg, storyboardArgs(SOURCE_URL, plan, outDir, format), {
-      source: input,
-      timeoutMs: storyboardTimeoutMs,
-    }),
-    fs.writeFile(path.join(outDir, plan.storyboard.vtt), storyboardVtt(plan.storyboard)),
-  ]);
-  for (const f of [plan.poster, ...plan.thumbnails, plan.storyboard]) {
-    const size = await fs.stat(path.join(outDir, f.file)).then(
-      (s) => s.size,
-      () => 0,
-    );
-    if (size === 0) throw new Error(`ffmpeg wrote no ${f.file} for ${input}`);
-  }
-  return { poster: plan.poster, thumbnails: plan.thumbnails, storyboard: plan.storyboard };
 }
 
 function jpeg(label: string, file: string, quality: number): string[] {

@@ -7,7 +7,7 @@ export interface HlsVariant {
   width: number;
   height: number;
   fps: number;
-  /** RFC 6381 string of the video track, e.g. `avc1.64001f` (see readCodecs). */
+  /** RFC 6381 string of the video track, e.g. `avc1.64001f` (see readInitSegment). */
   codecs: string;
   peakBps: number;
   averageBps: number;

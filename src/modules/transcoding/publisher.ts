@@ -112,10 +112,6 @@ export class SegmentPublisher {
     return final;
   }
 
-  get isPlayable(): boolean {
-    return this.playable;
-  }
-
   /**
    * Compares, once ffmpeg has written every track's init segment, the resumed run's output with the
    * stored version: the same, its stored segments are kept; not, the run moves to a new version.

@@ -144,11 +144,6 @@ export interface InitSegmentInfo {
   timescale: number;
 }
 
-/** RFC 6381 codec string of the one track in an fMP4 init segment. */
-export async function readCodecs(initFile: string): Promise<string> {
-  return (await readInitSegment(initFile)).codecs;
-}
-
 /** Walks the init segment's boxes (ISO/IEC 14496-12) itself: ffprobe shows no constraint flags. */
 export async function readInitSegment(initFile: string): Promise<InitSegmentInfo> {
   const buf = await fs.readFile(initFile);

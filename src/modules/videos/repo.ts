@@ -182,16 +182,5 @@ export async function bumpOwnerAccessEpochs(db: DbOrTx, ownerId: string): Promis
   return Number(result.numUpdatedRows);
 }
 
-export async function listOwnerVideos(db: DbOrTx, ownerId: string, limit: number, beforeId?: string) {
-  let query = q(db)
-    .selectFrom('videos')
-    .selectAll()
-    .where('owner_id', '=', ownerId)
-    .orderBy('id', 'desc')
-    .limit(limit);
-  if (beforeId) query = query.where('id', '<', beforeId);
-  return query.execute();
-}
-
 // biome-ignore lint/suspicious/noExplicitAny: pg sends a JSON string; Kysely's column type stays the object
 const jsonb = (value: unknown): any => (value === null ? null : JSON.stringify(value));
