@@ -1,13 +1,11 @@
-// CLI: `vireo <role>`; parses arguments, starts the app, and stops it on SIGINT/SIGTERM.
+// CLI: `vireo <role>`; parses arguments, starts the app, and stops it on SIGINT/SIGTERM. The app and its
+// modules are loaded only for the commands that need them, so --help and a bad setting answer at once.
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { prepareDatabase, type Role, startApp } from './app.ts';
+import type { Role } from './app.ts';
 import { ConfigError, configSchema, loadConfig } from './config.ts';
-import { AccessTokens, AccountsService } from './modules/accounts/index.ts';
 import { EmbeddedPostgresError } from './platform/db/embedded-postgres.ts';
 import { MigrationError } from './platform/db/migrator.ts';
-import { AppError } from './platform/http/errors.ts';
-import { RateLimiter } from './platform/http/rate-limit.ts';
 import { JobRegistryError } from './platform/jobs/definition.ts';
 import { ModuleError } from './platform/modules/define-module.ts';
 import { createLogger } from './platform/observability/logger.ts';
@@ -58,9 +56,14 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  if (!['all', 'api', 'worker', 'migrate', 'admin'].includes(command)) {
+    console.error(`unknown command "${command}"\n\n${HELP}`);
+    return 2;
+  }
   const config = loadConfig();
   const logger = createLogger(config.log.level, 'vireo', { format: config.log.format });
 
+  const { prepareDatabase, startApp } = await import('./app.ts');
   if (command === 'migrate') {
     const { database, embedded } = await prepareDatabase(config, logger);
     await database.close();
@@ -91,6 +94,9 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
     const { database, embedded } = await prepareDatabase(config, logger);
+    const { AccessTokens, AccountsService } = await import('./modules/accounts/index.ts');
+    const { RateLimiter } = await import('./platform/http/rate-limit.ts');
+    const { AppError } = await import('./platform/http/errors.ts');
     try {
       const accounts = new AccountsService({
         db: database.db,
@@ -112,10 +118,6 @@ async function main(argv: string[]): Promise<number> {
       await database.close();
       await embedded?.stop();
     }
-  }
-  if (!['all', 'api', 'worker'].includes(command)) {
-    console.error(`unknown command "${command}"\n\n${HELP}`);
-    return 2;
   }
 
   // Signals are handled from before the boot: one that arrives during initdb or migrations must not
