@@ -2,7 +2,7 @@
 // whether its URIs get the caller's playback token.
 import type { Principal } from '../../platform/http/auth-guard.ts';
 import { AppError } from '../../platform/http/errors.ts';
-import type { VideosService } from '../videos/index.ts';
+import { isImagePath, resolveMediaPath, type VideosService } from '../videos/index.ts';
 import { rewriterFor } from './playlist-rewrite.ts';
 import type { MediaKind, PlaybackTokens } from './tokens.ts';
 
@@ -15,9 +15,6 @@ export interface MediaFile {
   /** Set when the file names other media and the caller needs a token to fetch them. */
   rewrite: ((text: string) => string) | null;
 }
-
-const SEGMENT = /^[A-Za-z0-9._-]+$/;
-const MAX_PATH_LENGTH = 512;
 
 /** Written once per processing run: each run writes under a new version folder, so these never change. */
 const IMMUTABLE = new Set(['m4s', 'mp4', 'm4a', 'jpg', 'webp', 'png', 'vtt']);
@@ -42,8 +39,7 @@ export class PlaybackService {
     principal: Principal | null,
     token: string | undefined,
   ): Promise<MediaFile> {
-    checkMediaPath(path);
-    const key = `videos/${id}/${version}/${path}`;
+    const key = mediaKeyOf(id, version, path);
     const kind = mediaKindOf(path);
     const { video, access } = await this.videos.mediaAccess(id, principal);
     if (access === 'token') {
@@ -85,7 +81,7 @@ export class PlaybackService {
  */
 export function mediaKindOf(path: string): MediaKind {
   const extension = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
-  return path.startsWith('images/') || IMAGES.has(extension) ? 'image' : 'stream';
+  return isImagePath(path) || IMAGES.has(extension) ? 'image' : 'stream';
 }
 
 /**
@@ -100,22 +96,11 @@ function cacheControl(path: string, audience: Audience, rewritten: boolean): str
 }
 
 /** VALIDATION_FAILED for a path that is not a media file name; NOT_FOUND for one no media file has. */
-function checkMediaPath(path: string): void {
-  const problem =
-    path === ''
-      ? 'is empty'
-      : path.length > MAX_PATH_LENGTH
-        ? `is longer than ${MAX_PATH_LENGTH} characters`
-        : path.includes('..')
-          ? 'must not contain ".."'
-          : !path.split('/').every((s) => SEGMENT.test(s) && s !== '.')
-            ? 'may hold only letters, digits, ".", "_", "-" and "/" between names'
-            : null;
-  if (problem) {
-    throw new AppError('VALIDATION_FAILED', `Invalid media path: it ${problem}`, {
-      fields: [{ field: 'path', message: problem }],
-    });
-  }
-  // Names starting with a dot are the store's own (files being written), never media.
-  if (path.split('/').some((s) => s.startsWith('.'))) throw new AppError('NOT_FOUND', 'No such media file');
+function mediaKeyOf(id: string, version: number, path: string): string {
+  const resolved = resolveMediaPath(id, version, path);
+  if (resolved.ok) return resolved.key;
+  if (resolved.reason === 'not_media') throw new AppError('NOT_FOUND', 'No such media file');
+  throw new AppError('VALIDATION_FAILED', `Invalid media path: it ${resolved.problem}`, {
+    fields: [{ field: 'path', message: resolved.problem }],
+  });
 }

@@ -10,7 +10,7 @@ import { tusRoutes } from './tus-routes.ts';
 
 export type { UploadsDeps } from './deps.ts';
 export { expireUploadsJobName } from './jobs.ts';
-export { sourceKey, UploadsService } from './service.ts';
+export { UploadsService } from './service.ts';
 
 interface Uploads {
   service: UploadsService;

@@ -8,11 +8,9 @@ import type { Principal } from '../../platform/http/auth-guard.ts';
 import { AppError, type FieldError } from '../../platform/http/errors.ts';
 import { enqueue } from '../../platform/jobs/enqueue.ts';
 import { processVideoJobType } from '../transcoding/job-types.ts';
-import type { VideoRow } from '../videos/index.ts';
+import { sourceKey, type VideoRow } from '../videos/index.ts';
 import type { UploadsDeps } from './deps.ts';
 import * as repo from './repo.ts';
-
-export const sourceKey = (videoId: string) => `sources/${videoId}/original`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_FILENAME = 255;
