@@ -1,3 +1,4 @@
+import { signsPlaybackUrls } from './access.ts';
 import {
   DASH_MANIFEST,
   HLS_MASTER,
@@ -25,9 +26,9 @@ export function toVideoDto(v: VideoRow, signer: PlaybackSigner) {
   const info = v.media_info;
   // Players resolve a playlist's relative URIs to URLs of the same version and access epoch.
   const base = v.playback_version === null ? null : mediaUrlBase(v.id, v.playback_version, v.access_epoch);
-  // Whoever may see a video that is not public may watch it: the caller was let in by `viewable`.
+  // The caller was let in by `viewable`.
   const grant =
-    v.playback_version !== null && v.visibility !== 'public'
+    v.playback_version !== null && signsPlaybackUrls(v)
       ? signer.grant({ id: v.id, version: v.playback_version, epoch: v.access_epoch })
       : null;
   const query = (token: string | undefined) => (token ? `?token=${token}` : '');
