@@ -5,7 +5,15 @@ import { z } from 'zod';
 import type { HttpServer } from '../../platform/http/server.ts';
 import { sendObject } from '../../platform/storage/object-responses.ts';
 import type { ObjectStore } from '../../platform/storage/object-store.ts';
-import type { PlaybackTokens, VideosService } from '../videos/index.ts';
+import {
+  EPOCH_PARAM,
+  epochOfParam,
+  MEDIA_ROUTE,
+  MEDIA_ROUTES_ALL,
+  type PlaybackTokens,
+  VERSION_PARAM,
+  type VideosService,
+} from '../videos/index.ts';
 import { sendRewritten } from './rewritten-response.ts';
 import { PlaybackService } from './service.ts';
 
@@ -19,16 +27,10 @@ export interface PlaybackDeps {
 
 const mediaParams = z.object({
   id: z.uuid(),
-  version: z
-    .string()
-    .regex(/^[1-9][0-9]{0,8}$/, 'must be a positive integer')
-    .transform(Number),
-  /** The video's access epoch (videos/dto.ts): URLs of other epochs are refused. */
-  epoch: z
-    .string()
-    .regex(/^e[1-9][0-9]{0,8}$/, 'must be "e" and a positive integer')
-    .transform((e) => Number(e.slice(1))),
-  /** The file inside the version folder, e.g. 720p/seg-3.m4s; checked by the service. */
+  version: z.string().regex(VERSION_PARAM, 'must be a positive integer').transform(Number),
+  /** The video's access epoch (videos/media-layout.ts): URLs of other epochs are refused. */
+  epoch: z.string().regex(EPOCH_PARAM, 'must be "e" and a positive integer').transform(epochOfParam),
+  /** The file inside the version folder, e.g. hls/720p/seg_00003.m4s; checked by the service. */
   '*': z.string(),
 });
 
@@ -61,7 +63,7 @@ export function playbackRoutes(app: HttpServer, { store, videos, tokens, deliver
 
   app.route({
     method: ['GET', 'HEAD'],
-    url: '/media/videos/:id/:version/:epoch/*',
+    url: MEDIA_ROUTE,
     config: { auth: 'optional' },
     // Media files, not the JSON API, and OpenAPI has no name for the wildcard: kept out of the document.
     schema: { hide: true, params: mediaParams, querystring: mediaQuery },
@@ -86,7 +88,7 @@ export function playbackRoutes(app: HttpServer, { store, videos, tokens, deliver
 
   app.route({
     method: 'OPTIONS',
-    url: '/media/videos/*',
+    url: MEDIA_ROUTES_ALL,
     config: { auth: 'public' },
     schema: { hide: true },
     onSend: mediaHeaders,

@@ -1,8 +1,16 @@
-// Playback rules: which media file a URL names, who may fetch it, how long caches may keep it, and
-// whether its URIs get the caller's playback token.
+// Playback: the media file a URL names, served as videos/access.ts decides for the caller; how long
+// caches may keep it, and whether its URIs get a playback token.
 import type { Principal } from '../../platform/http/auth-guard.ts';
 import { AppError } from '../../platform/http/errors.ts';
-import type { MediaKind, PlaybackTokens, VideosService } from '../videos/index.ts';
+import {
+  decideMedia,
+  isImagePath,
+  type MediaKind,
+  type PlaybackTokens,
+  type PresentedToken,
+  resolveMediaPath,
+  type VideosService,
+} from '../videos/index.ts';
 import { rewriterFor } from './playlist-rewrite.ts';
 
 /** `public`: anyone may watch, so shared caches may keep it; `private`: only this caller may. */
@@ -15,9 +23,6 @@ export interface MediaFile {
   rewrite: ((text: string) => string) | null;
 }
 
-const SEGMENT = /^[A-Za-z0-9._-]+$/;
-const MAX_PATH_LENGTH = 512;
-
 /** Written once per processing run: each run writes under a new version folder, so these never change. */
 const IMMUTABLE = new Set(['m4s', 'mp4', 'm4a', 'jpg', 'webp', 'png', 'vtt']);
 const IMAGES = new Set(['jpg', 'jpeg', 'png', 'webp', 'avif']);
@@ -29,9 +34,9 @@ export class PlaybackService {
   ) {}
 
   /**
-   * The media file a URL names, if the caller may fetch it: anyone for a public, playable video; its
-   * owner (or an admin) by their bearer token; anyone else with a playback token for this video,
-   * version, access epoch and kind of media. Only URLs of the video's current access epoch are served.
+   * The media file a URL names, if the caller may fetch it (videos/access.ts decides): anyone for a
+   * public, playable video; its owner (or an admin) by their bearer token; anyone else with a playback
+   * token for this video, version, access epoch and kind of media; only URLs of the current epoch.
    */
   async locate(
     id: string,
@@ -41,33 +46,39 @@ export class PlaybackService {
     principal: Principal | null,
     token: string | undefined,
   ): Promise<MediaFile> {
-    checkMediaPath(path);
-    const key = `videos/${id}/${version}/${path}`;
+    const key = mediaKeyOf(id, version, path);
     const kind = mediaKindOf(path);
-    const { video, access } = await this.videos.mediaAccess(id, principal);
-    if (access === 'token') {
-      // Without a token, a video the caller may not see answers as a missing one does: that an id
-      // belongs to a private video is its owner's business only.
-      if (token === undefined) throw new AppError('VIDEO_NOT_FOUND');
-      this.tokens.verify(token, { videoId: id, version, epoch, kind });
+    const video = await this.videos.getWithOwner(id);
+    if (!video) throw new AppError('VIDEO_NOT_FOUND');
+    // Checked against this URL whether or not the video needs it; the decision says if it counts.
+    let presented: PresentedToken = 'absent';
+    let rejection: unknown;
+    if (token !== undefined) {
+      try {
+        this.tokens.verify(token, { videoId: id, version, epoch, kind });
+        presented = 'valid';
+      } catch (err) {
+        presented = 'rejected';
+        rejection = err;
+      }
     }
-    if (epoch !== video.access_epoch) {
-      throw new AppError(
-        'MEDIA_URL_OUTDATED',
-        `Fewer people may watch this video than when this URL was handed out: get its current URLs from GET /api/v1/videos/${id}`,
-      );
+    const decision = decideMedia(video, principal, { epoch, token: presented });
+    if (!decision.serve) {
+      if (decision.because === 'token_rejected') throw rejection;
+      if (decision.because === 'outdated') {
+        throw new AppError(
+          'MEDIA_URL_OUTDATED',
+          `Fewer people may watch this video than when this URL was handed out: get its current URLs from GET /api/v1/videos/${id}`,
+        );
+      }
+      throw new AppError('VIDEO_NOT_FOUND');
     }
-    if (access === 'public') return { key, cacheControl: cacheControl(path, 'public', false), rewrite: null };
-
-    const rewriter = rewriterFor(path);
-    if (!rewriter) return { key, cacheControl: cacheControl(path, 'private', false), rewrite: null };
-    // The token the caller came with goes on unchanged, so no one can stretch its life by fetching
-    // playlists; a caller let in by their bearer token (which cannot follow a player from playlist to
-    // segment) gets a fresh one.
-    const onward = access === 'token' ? token! : this.signFor(id, version, epoch, kind);
+    const rewriter = decision.onward === 'none' ? null : rewriterFor(path);
+    if (!rewriter) return { key, cacheControl: cacheControl(path, decision.audience, false), rewrite: null };
+    const onward = decision.onward === 'presented' ? token! : this.signFor(id, version, epoch, kind);
     return {
       key,
-      cacheControl: cacheControl(path, 'private', true),
+      cacheControl: cacheControl(path, decision.audience, true),
       rewrite: (text) => rewriter(text, onward),
     };
   }
@@ -84,7 +95,7 @@ export class PlaybackService {
  */
 export function mediaKindOf(path: string): MediaKind {
   const extension = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
-  return path.startsWith('images/') || IMAGES.has(extension) ? 'image' : 'stream';
+  return isImagePath(path) || IMAGES.has(extension) ? 'image' : 'stream';
 }
 
 /**
@@ -99,22 +110,11 @@ function cacheControl(path: string, audience: Audience, rewritten: boolean): str
 }
 
 /** VALIDATION_FAILED for a path that is not a media file name; NOT_FOUND for one no media file has. */
-function checkMediaPath(path: string): void {
-  const problem =
-    path === ''
-      ? 'is empty'
-      : path.length > MAX_PATH_LENGTH
-        ? `is longer than ${MAX_PATH_LENGTH} characters`
-        : path.includes('..')
-          ? 'must not contain ".."'
-          : !path.split('/').every((s) => SEGMENT.test(s) && s !== '.')
-            ? 'may hold only letters, digits, ".", "_", "-" and "/" between names'
-            : null;
-  if (problem) {
-    throw new AppError('VALIDATION_FAILED', `Invalid media path: it ${problem}`, {
-      fields: [{ field: 'path', message: problem }],
-    });
-  }
-  // Names starting with a dot are the store's own (files being written), never media.
-  if (path.split('/').some((s) => s.startsWith('.'))) throw new AppError('NOT_FOUND', 'No such media file');
+function mediaKeyOf(id: string, version: number, path: string): string {
+  const resolved = resolveMediaPath(id, version, path);
+  if (resolved.ok) return resolved.key;
+  if (resolved.reason === 'not_media') throw new AppError('NOT_FOUND', 'No such media file');
+  throw new AppError('VALIDATION_FAILED', `Invalid media path: it ${resolved.problem}`, {
+    fields: [{ field: 'path', message: resolved.problem }],
+  });
 }

@@ -3,8 +3,7 @@
 import type { Config } from '../../config.ts';
 import type { GiveUpReason } from '../../platform/jobs/definition.ts';
 import type { ObjectStore } from '../../platform/storage/object-store.ts';
-import type { VideoStatus, VideosService } from '../videos/index.ts';
-import { mediaPrefix } from './pipeline.ts';
+import { type VideoStatus, type VideosService, versionFolder } from '../videos/index.ts';
 import { removeWorkspaces } from './workspace.ts';
 
 export interface GiveUpDeps {
@@ -28,6 +27,6 @@ export async function giveUpProcessing(deps: GiveUpDeps, videoId: string, reason
   // Clean up before the final state is announced: whoever hears `failed` finds nothing left over.
   // Only this machine's scratch space can be reached; another machine's goes with its next run there.
   await removeWorkspaces(deps.media.workDir, videoId);
-  await deps.store.deletePrefix(`${mediaPrefix(videoId, video.media_version)}/`);
+  await deps.store.deletePrefix(versionFolder(videoId, video.media_version));
   await deps.videos.markFailed(videoId, 'PROCESSING_FAILED', MESSAGES[reason.cause]);
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { runFfmpeg } from '../../platform/media/ffmpeg-runner.ts';
 import { displaySize, type MediaInfo } from '../../platform/media/media-info.ts';
 import { SOURCE_URL, sourceInputOptions } from '../../platform/media/source-input.ts';
+import { POSTER_FILE, STORYBOARD_FILE, STORYBOARD_VTT_FILE, thumbnailFile } from '../videos/index.ts';
 
 export interface ImageOptions {
   /** The poster fits in a square of this side, never upscaled. */
@@ -63,18 +64,18 @@ export function planImages(info: MediaInfo, opts: ImageOptions = DEFAULT_IMAGES)
   const d = info.durationS;
 
   const posterScale = Math.min(1, opts.posterMaxSide / Math.max(display.width, display.height));
-  const poster = sized('poster.jpg', display.width * posterScale, aspect);
+  const poster = sized(POSTER_FILE, display.width * posterScale, aspect);
   // Thumbnails are scaled from the poster frame, so none is wider than the poster.
   const widths = opts.thumbnailWidths.filter((w) => w <= poster.width);
   if (widths.length === 0) widths.push(poster.width);
-  const thumbnails = [...new Set(widths)].map((w) => sized(`thumb_${even(w)}.jpg`, w, aspect));
+  const thumbnails = [...new Set(widths)].map((w) => sized(thumbnailFile(even(w)), w, aspect));
 
   const intervalS = Math.max(1, Math.ceil(d / opts.maxTiles));
   const offsetS = Math.min(intervalS / 2, d / 2);
   // A tile exists only if the middle of its interval is inside the video, a few frames from its end.
   const count = Math.max(1, Math.floor((d - offsetS - 0.05) / intervalS) + 1);
   const columns = Math.min(opts.maxColumns, count);
-  const tile = sized('storyboard.jpg', Math.min(opts.tileWidth, display.width), aspect);
+  const tile = sized(STORYBOARD_FILE, Math.min(opts.tileWidth, display.width), aspect);
 
   // Past the intro (often black or a logo) but early enough to be about the video; long enough that
   // a dark opening of a short clip does not fill it. Within the picture, where the sound runs longer.
@@ -85,8 +86,8 @@ export function planImages(info: MediaInfo, opts: ImageOptions = DEFAULT_IMAGES)
     poster,
     thumbnails,
     storyboard: {
-      file: 'storyboard.jpg',
-      vtt: 'storyboard.vtt',
+      file: STORYBOARD_FILE,
+      vtt: STORYBOARD_VTT_FILE,
       tileWidth: tile.width,
       tileHeight: tile.height,
       columns,

@@ -1,7 +1,7 @@
 // Packaging: the HLS master playlist and DASH manifest over the segments measured so far. While the
 // encode runs they are "live" (DASH dynamic, rates estimated from the encoder's caps); at the end they
 // are rewritten from the measured segments. Pure: returns texts.
-import type { RenditionInfo } from '../videos/index.ts';
+import { dashTrackBase, type RenditionInfo, trackPlaylistUri } from '../videos/index.ts';
 import { dashManifest } from './dash-manifest.ts';
 import type { LadderPlan } from './ladder.ts';
 import { masterPlaylist } from './master-playlist.ts';
@@ -49,7 +49,7 @@ export function buildManifests(plan: LadderPlan, tracks: LadderTracks, live?: Li
 
   const master = masterPlaylist({
     variants: videos.map(({ r, m, init, peak }) => ({
-      uri: `${r.name}/index.m3u8`,
+      uri: trackPlaylistUri(r.name),
       width: r.width,
       height: r.height,
       fps: r.fps,
@@ -60,7 +60,7 @@ export function buildManifests(plan: LadderPlan, tracks: LadderTracks, live?: Li
     audio:
       audio && audioPlan
         ? {
-            uri: 'audio/index.m3u8',
+            uri: trackPlaylistUri('audio'),
             codecs: audio.init.codecs,
             channels: audioPlan.channels,
             peakBps: audioPeak,
@@ -71,7 +71,7 @@ export function buildManifests(plan: LadderPlan, tracks: LadderTracks, live?: Li
   const mpd = dashManifest({
     video: videos.map(({ r, m, init, peak }) => ({
       id: r.name,
-      baseUri: `../hls/${r.name}/`,
+      baseUri: dashTrackBase(r.name),
       codecs: init.codecs,
       bandwidth: peak,
       timescale: init.timescale,
@@ -85,7 +85,7 @@ export function buildManifests(plan: LadderPlan, tracks: LadderTracks, live?: Li
       audio && audioPlan
         ? {
             id: 'audio',
-            baseUri: '../hls/audio/',
+            baseUri: dashTrackBase('audio'),
             codecs: audio.init.codecs,
             bandwidth: audioPeak,
             timescale: audio.init.timescale,

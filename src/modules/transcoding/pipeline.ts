@@ -12,7 +12,14 @@ import { percentAt, percentOf } from '../../platform/media/progress.ts';
 import { demuxerOf, SOURCE_URL } from '../../platform/media/source-input.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import type { ObjectStore } from '../../platform/storage/object-store.ts';
-import type { ProcessingStage, VideosService } from '../videos/index.ts';
+import {
+  imagePath,
+  mediaKey,
+  type ProcessingStage,
+  type VideosService,
+  versionFolder,
+  versionPrefix,
+} from '../videos/index.ts';
 import { buildEncodeArgs } from './encode-command.ts';
 import { type ImagePlan, makeStills, planImages, storyboardFilter } from './images.ts';
 import { planLadder } from './ladder.ts';
@@ -26,8 +33,6 @@ export interface PipelineDeps {
   media: Config['media'];
   logger: Logger;
 }
-
-export const mediaPrefix = (videoId: string, version: number) => `videos/${videoId}/${version}`;
 
 /** How often finished segments are looked for while ffmpeg runs. */
 const PUBLISH_INTERVAL_MS = 150;
@@ -43,7 +48,7 @@ export async function processVideo(
   const video = await videos.startProcessing(videoId);
   if (!video?.source_key) return 'skipped';
   let version = video.media_version;
-  let prefix = mediaPrefix(videoId, version);
+  let prefix = versionPrefix(videoId, version);
   // An earlier run made this version playable, then stopped: this run continues it (see publisher.ts).
   const continues = video.status === 'playable' && video.playback_version === version;
   /** Viewers may be following this version's playlists. */
@@ -102,7 +107,7 @@ export async function processVideo(
     // not compete with its first segments for the CPU.
     const startStills = () => {
       stills ??= makeStills(source, imagePlan, imagesDir, inputFormat).then(() =>
-        storeFiles(store, imagesDir, `${prefix}/images`, stillFiles(imagePlan)),
+        storeImages(store, imagesDir, prefix, stillFiles(imagePlan)),
       );
       return stills;
     };
@@ -126,7 +131,7 @@ export async function processVideo(
                 'the encode differs from the playable version: new version',
               );
               version = next;
-              prefix = mediaPrefix(videoId, version);
+              prefix = versionPrefix(videoId, version);
               watched = false;
               return prefix;
             },
@@ -146,7 +151,7 @@ export async function processVideo(
     const final = await publisher.finish();
     await progress('thumbnails', 0, true);
     await startStills();
-    await storeFiles(store, imagesDir, `${prefix}/images`, [imagePlan.storyboard.file]);
+    await storeImages(store, imagesDir, prefix, [imagePlan.storyboard.file]);
 
     await fs.rm(work, { recursive: true, force: true });
     await videos.markReady(videoId, version, final.renditions);
@@ -164,7 +169,7 @@ export async function processVideo(
     const lasting = signal?.aborted ? null : lastingFailure(err, stage, work);
     const last = lasting !== null || (attempt.current >= attempt.max && !signal?.aborted);
     // A version viewers may be watching stays, as it is, for the retry to continue.
-    if (last || !watched) await store.deletePrefix(`${prefix}/`);
+    if (last || !watched) await store.deletePrefix(versionFolder(videoId, version));
     if (lasting) {
       logger.info({ err, videoId, stage }, 'processing failed for good');
       await videos.markFailed(videoId, lasting.code, lasting.message);
@@ -235,8 +240,10 @@ function stillFiles(plan: ImagePlan): string[] {
   return [plan.poster.file, ...plan.thumbnails.map((t) => t.file), plan.storyboard.vtt];
 }
 
-async function storeFiles(store: ObjectStore, dir: string, prefix: string, files: string[]): Promise<void> {
-  for (const file of files) await store.putFile(`${prefix}/${file}`, path.join(dir, file), { move: true });
+async function storeImages(store: ObjectStore, dir: string, prefix: string, files: string[]): Promise<void> {
+  for (const file of files) {
+    await store.putFile(mediaKey(prefix, imagePath(file)), path.join(dir, file), { move: true });
+  }
 }
 
 /** Progress writes at most every 500 ms or on a stage change, so the database is not flooded. */
@@ -251,5 +258,5 @@ function throttledProgress(videos: VideosService, videoId: string) {
 }
 
 async function removeOlderVersions(store: ObjectStore, videoId: string, current: number): Promise<void> {
-  for (let v = current - 1; v >= 1; v--) await store.deletePrefix(`${mediaPrefix(videoId, v)}/`);
+  for (let v = current - 1; v >= 1; v--) await store.deletePrefix(versionFolder(videoId, v));
 }

@@ -11,6 +11,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import type { ObjectStore } from '../../platform/storage/object-store.ts';
+import { DASH_MANIFEST, HLS_MASTER, hlsTrackPath, mediaKey, TRACK_PLAYLIST } from '../videos/index.ts';
 import type { LadderPlan } from './ladder.ts';
 import { mediaPlaylist, targetDuration } from './media-playlist.ts';
 import { buildManifests, type Manifests } from './package.ts';
@@ -87,9 +88,9 @@ export class SegmentPublisher {
       startedAt: this.startedAt,
       now: this.now(),
     });
-    await this.opts.store.put(`${this.prefix}/dash/manifest.mpd`, live.mpd);
+    await this.opts.store.put(this.key(DASH_MANIFEST), live.mpd);
     if (!this.playable) {
-      await this.opts.store.put(`${this.prefix}/hls/master.m3u8`, live.master);
+      await this.opts.store.put(this.key(HLS_MASTER), live.master);
       this.playable = true;
       await this.opts.onPlayable();
     }
@@ -107,8 +108,8 @@ export class SegmentPublisher {
     }
     for (const track of this.tracks) await this.putPlaylist(track, true);
     const final = buildManifests(this.opts.plan, this.measured(true));
-    await this.opts.store.put(`${this.prefix}/dash/manifest.mpd`, final.mpd);
-    await this.opts.store.put(`${this.prefix}/hls/master.m3u8`, final.master);
+    await this.opts.store.put(this.key(DASH_MANIFEST), final.mpd);
+    await this.opts.store.put(this.key(HLS_MASTER), final.master);
     return final;
   }
 
@@ -141,8 +142,8 @@ export class SegmentPublisher {
   }
 
   private async readStored(name: string): Promise<Track['stored']> {
-    const key = (file: string) => `${this.prefix}/hls/${name}/${file}`;
-    const text = await readObject(this.opts.store, key('index.m3u8'));
+    const key = (file: string) => this.key(hlsTrackPath(name, file));
+    const text = await readObject(this.opts.store, key(TRACK_PLAYLIST));
     const playlist = text && parseMediaPlaylist(text.toString('utf8'));
     if (!playlist?.initUri) return null;
     const init = await readObject(this.opts.store, key(playlist.initUri));
@@ -164,7 +165,7 @@ export class SegmentPublisher {
     if (text === null) return false;
     const playlist = parseMediaPlaylist(text);
     if (!playlist.initUri) throw new Error(`${dir}/index.m3u8 has no EXT-X-MAP: not an fMP4 rendition`);
-    const key = (name: string) => `${this.prefix}/hls/${track.name}/${name}`;
+    const key = (name: string) => this.key(hlsTrackPath(track.name, name));
     if (!track.init) {
       const initFile = path.join(dir, playlist.initUri);
       track.init = await readInitSegment(initFile);
@@ -209,7 +210,12 @@ export class SegmentPublisher {
       segments: track.segments,
       complete,
     });
-    await this.opts.store.put(`${this.prefix}/hls/${track.name}/index.m3u8`, text);
+    await this.opts.store.put(this.key(hlsTrackPath(track.name, TRACK_PLAYLIST)), text);
+  }
+
+  /** The key of a file of this run's version folder. */
+  private key(path: string): string {
+    return mediaKey(this.prefix, path);
   }
 
   private measured(complete: boolean) {

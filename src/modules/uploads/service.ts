@@ -7,12 +7,10 @@ import type { DbOrTx } from '../../platform/db/database.ts';
 import { emit } from '../../platform/events/emit.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
 import { AppError, type FieldError } from '../../platform/http/errors.ts';
-import type { VideoRow } from '../videos/index.ts';
+import { sourceKey, type VideoRow } from '../videos/index.ts';
 import type { UploadsDeps } from './deps.ts';
 import { videoUploaded } from './events.ts';
 import * as repo from './repo.ts';
-
-export const sourceKey = (videoId: string) => `sources/${videoId}/original`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_FILENAME = 255;

@@ -1,15 +1,14 @@
+import { signsPlaybackUrls } from './access.ts';
+import {
+  DASH_MANIFEST,
+  HLS_MASTER,
+  imagePath,
+  mediaUrlBase,
+  POSTER_FILE,
+  STORYBOARD_VTT_FILE,
+} from './media-layout.ts';
 import type { VideoRow } from './repo.ts';
 import { toProgressEvent } from './service.ts';
-
-/**
- * Where a video's media lives for playback: each processing run has its own version folder, and the
- * access epoch is in the path so that the URLs change whenever fewer people may watch. Caches (a
- * CDN's too) then never serve the new audience from what they kept for the old one, and players
- * resolve the relative URIs of a playlist to URLs of the same epoch.
- */
-export function mediaBase(v: Pick<VideoRow, 'id' | 'access_epoch'>, version: number): string {
-  return `/media/videos/${v.id}/${version}/e${v.access_epoch}`;
-}
 
 /**
  * Signs the media URLs of a video that is not public; the playback module supplies it. `stream` goes
@@ -25,10 +24,11 @@ export interface PlaybackSigner {
 
 export function toVideoDto(v: VideoRow, signer: PlaybackSigner) {
   const info = v.media_info;
-  const base = v.playback_version === null ? null : mediaBase(v, v.playback_version);
-  // Whoever may see a video that is not public may watch it: the caller was let in by `viewable`.
+  // Players resolve a playlist's relative URIs to URLs of the same version and access epoch.
+  const base = v.playback_version === null ? null : mediaUrlBase(v.id, v.playback_version, v.access_epoch);
+  // The caller was let in by `viewable`.
   const grant =
-    v.playback_version !== null && v.visibility !== 'public'
+    v.playback_version !== null && signsPlaybackUrls(v)
       ? signer.grant({ id: v.id, version: v.playback_version, epoch: v.access_epoch })
       : null;
   const query = (token: string | undefined) => (token ? `?token=${token}` : '');
@@ -58,10 +58,10 @@ export function toVideoDto(v: VideoRow, signer: PlaybackSigner) {
     renditions: v.renditions ?? [],
     playback: base
       ? {
-          hls: `${base}/hls/master.m3u8${query(grant?.stream)}`,
-          dash: `${base}/dash/manifest.mpd${query(grant?.stream)}`,
-          poster: `${base}/images/poster.jpg${query(grant?.image)}`,
-          storyboard_vtt: `${base}/images/storyboard.vtt${query(grant?.image)}`,
+          hls: `${base}/${HLS_MASTER}${query(grant?.stream)}`,
+          dash: `${base}/${DASH_MANIFEST}${query(grant?.stream)}`,
+          poster: `${base}/${imagePath(POSTER_FILE)}${query(grant?.image)}`,
+          storyboard_vtt: `${base}/${imagePath(STORYBOARD_VTT_FILE)}${query(grant?.image)}`,
           expires_at: grant?.expiresAt.toISOString() ?? null,
         }
       : null,

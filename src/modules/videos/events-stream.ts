@@ -3,10 +3,9 @@
 // stream also ends as soon as its viewer may no longer see the video (made private, owner hidden).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { NotifyHub } from '../../platform/realtime/notify-hub.ts';
+import type { SseStreams } from '../../platform/realtime/sse.ts';
 import type { VideoRow } from './repo.ts';
 import { type ProgressEvent, toProgressEvent, videoTopic } from './service.ts';
-
-const HEARTBEAT_MS = 15_000;
 
 export interface VideoEventsSource {
   current: () => Promise<VideoRow | undefined>;
@@ -21,24 +20,26 @@ export function streamVideoEvents(
   reply: FastifyReply,
   hub: NotifyHub,
   { current, recheck, accessTopics }: VideoEventsSource,
-  /** Streams still open; the server ends them when it shuts down, rather than waiting on them. */
-  open: Set<() => void>,
+  streams: SseStreams,
 ): void {
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-    'x-request-id': request.id,
-  });
-  let closed = false;
+  let checking = false;
+  const checkAccess = () => {
+    if (stream.closed || checking) return;
+    checking = true;
+    recheck().then(
+      () => {
+        checking = false;
+      },
+      () => stream.close(),
+    );
+  };
+  // Each heartbeat checks again too, should a notice have been lost with the hub's connection.
+  const stream = streams.open(request, reply, { onHeartbeat: checkAccess });
   let lastPercent = -1;
   let lastStage: string | null = null;
   let lastStatus: string | null = null;
   const send = (e: ProgressEvent) => {
-    if (closed) return;
+    if (stream.closed) return;
     const final = e.status === 'ready' || e.status === 'failed';
     // Progress never goes backwards within a stream (a late notification can arrive after a newer one).
     // Each stage counts from 0 again; within a stage, percent only rises.
@@ -53,42 +54,19 @@ export function streamVideoEvents(
     lastPercent = Math.max(lastPercent, e.percent);
     lastStage = e.stage;
     lastStatus = e.status;
-    res.write(`event: ${name}\ndata: ${JSON.stringify(e)}\n\n`);
-    if (final) close();
+    stream.send(name, e);
+    if (final) stream.close();
   };
   // Subscribe before reading the current state, so nothing falls between the two.
   const { id } = request.params as { id: string };
   const unsubscribe = hub.subscribe(videoTopic(id), (data) => send(data as ProgressEvent));
-  let checking = false;
-  const checkAccess = () => {
-    if (closed || checking) return;
-    checking = true;
-    recheck().then(
-      () => {
-        checking = false;
-      },
-      () => close(),
-    );
-  };
   const unsubscribeAccess = accessTopics.map((topic) => hub.subscribe(topic, checkAccess));
-  // Each heartbeat checks again too, should a notice have been lost with the hub's connection.
-  const heartbeat = setInterval(() => {
-    res.write(': heartbeat\n\n');
-    checkAccess();
-  }, HEARTBEAT_MS);
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    open.delete(close);
-    clearInterval(heartbeat);
+  stream.onClose(() => {
     unsubscribe();
     for (const stop of unsubscribeAccess) stop();
-    res.end();
-  };
-  open.add(close);
-  request.raw.on('close', close);
+  });
   current().then(
-    (v) => (v ? send(toProgressEvent(v)) : close()),
-    () => close(),
+    (v) => (v ? send(toProgressEvent(v)) : stream.close()),
+    () => stream.close(),
   );
 }

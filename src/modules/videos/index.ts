@@ -6,8 +6,10 @@ import { PlaybackTokens } from './playback-tokens.ts';
 import { videosRoutes } from './routes.ts';
 import { VideosService } from './service.ts';
 
+export * from './access.ts';
 export type { PlaybackSigner } from './dto.ts';
 export { videoReprocessRequested } from './events.ts';
+export * from './media-layout.ts';
 export {
   type MediaKind,
   type PlaybackGrant,
@@ -17,7 +19,6 @@ export {
 export type { RenditionInfo, VideoRow, VideoStatus, Visibility } from './repo.ts';
 export { videoStatus } from './schema.ts';
 export {
-  type MediaAccess,
   type ProcessingStage,
   type ProgressEvent,
   VideosService,

@@ -3,6 +3,7 @@ import { principalOf } from '../../platform/http/auth-guard.ts';
 import { problemSchema } from '../../platform/http/errors.ts';
 import type { HttpServer } from '../../platform/http/server.ts';
 import type { NotifyHub } from '../../platform/realtime/notify-hub.ts';
+import { sseStreams } from '../../platform/realtime/sse.ts';
 import { type PlaybackSigner, toVideoDto } from './dto.ts';
 import { streamVideoEvents } from './events-stream.ts';
 import { processingDto, videoDto, videoIdParams, videoPatch } from './schema.ts';
@@ -18,10 +19,7 @@ const tags = ['videos'];
 const notFound = problemSchema.describe('VIDEO_NOT_FOUND');
 
 export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRouteDeps): void {
-  const openStreams = new Set<() => void>();
-  app.addHook('preClose', async () => {
-    for (const close of [...openStreams]) close();
-  });
+  const streams = sseStreams(app);
 
   app.get('/api/v1/videos/:id', {
     config: { auth: 'optional' },
@@ -81,7 +79,7 @@ export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRou
         recheck: () => videos.viewable(id, principal),
         accessTopics: [videoAccessTopic(id), ownerAccessTopic(video.owner_id)],
       };
-      streamVideoEvents(req, reply, hub, source, openStreams);
+      streamVideoEvents(req, reply, hub, source, streams);
     },
   });
 

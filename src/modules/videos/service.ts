@@ -7,6 +7,7 @@ import type { Principal } from '../../platform/http/auth-guard.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { MediaInfo } from '../../platform/media/media-info.ts';
 import { publish } from '../../platform/realtime/notify-hub.ts';
+import { canManage, canSee, narrowsAudience } from './access.ts';
 import { videoReprocessRequested } from './events.ts';
 import type { PlaybackTokens } from './playback-tokens.ts';
 import type {
@@ -28,8 +29,6 @@ export interface ProgressEvent {
   failure_code?: string | null;
   failure_message?: string | null;
 }
-
-export type MediaAccess = 'public' | 'granted' | 'token';
 
 export const videoTopic = (id: string) => `video:${id}`;
 /** Fewer people may watch this video than before: streams opened earlier check their viewer again. */
@@ -221,30 +220,13 @@ export class VideosService {
   /** The video if the caller may see it; NOT_FOUND otherwise, so private ids are not disclosed. */
   async viewable(id: string, principal: Principal | null): Promise<VideoAccessRow> {
     const video = await repo.findVideoWithOwner(this.db, id);
-    if (!video) throw new AppError('VIDEO_NOT_FOUND');
-    const viewer = viewerOf(video, principal);
-    if (viewer === 'none' || (viewer === 'anyone' && audienceOf(video) === Audience.Owner)) {
-      throw new AppError('VIDEO_NOT_FOUND');
-    }
+    if (!video || !canSee(video, principal)) throw new AppError('VIDEO_NOT_FOUND');
     return video;
   }
 
-  /**
-   * How the caller may fetch the video's media files: `public`, anyone may (shared caches too);
-   * `granted`, this caller may (owner or admin); `token`, only with a playback token, which is handed
-   * out with the video's playback URLs to whoever `viewable` lets see the video.
-   */
-  async mediaAccess(
-    id: string,
-    principal: Principal | null,
-  ): Promise<{ video: VideoAccessRow; access: MediaAccess }> {
-    const video = await repo.findVideoWithOwner(this.db, id);
-    if (!video) throw new AppError('VIDEO_NOT_FOUND');
-    const viewer = viewerOf(video, principal);
-    if (viewer === 'none') throw new AppError('VIDEO_NOT_FOUND');
-    if (audienceOf(video) === Audience.Everyone) return { video, access: 'public' };
-    if (viewer === 'owner') return { video, access: 'granted' };
-    return { video, access: 'token' };
+  /** The video with its owner's account status, for the decisions of access.ts; whoever asks. */
+  async getWithOwner(id: string): Promise<VideoAccessRow | undefined> {
+    return repo.findVideoWithOwner(this.db, id);
   }
 
   /**
@@ -263,7 +245,7 @@ export class VideosService {
   async reprocess(id: string, principal: Principal): Promise<VideoRow> {
     return this.db.transaction().execute(async (tx) => {
       const video = await repo.lockVideo(tx, id);
-      if (!video || !isOwnerOrAdmin(video, principal)) throw new AppError('VIDEO_NOT_FOUND');
+      if (!video || !canManage(video, principal)) throw new AppError('VIDEO_NOT_FOUND');
       if (!video.source_key) throw new AppError('VIDEO_NOT_UPLOADED');
       if (['uploaded', 'processing', 'playable'].includes(video.status)) throw new AppError('VIDEO_BUSY');
       const updated = await this.save(tx, video, {
@@ -287,7 +269,7 @@ export class VideosService {
   ): Promise<VideoRow> {
     return this.db.transaction().execute(async (tx) => {
       const video = await repo.lockVideo(tx, id);
-      if (!video || !isOwnerOrAdmin(video, principal)) throw new AppError('VIDEO_NOT_FOUND');
+      if (!video || !canManage(video, principal)) throw new AppError('VIDEO_NOT_FOUND');
       return this.save(tx, video, patch);
     });
   }
@@ -302,7 +284,7 @@ export class VideosService {
    * streams are told after the commit.
    */
   private async save(tx: DbOrTx, video: VideoRow, patch: VideoPatch): Promise<VideoRow> {
-    const narrowed = audienceOf({ ...video, ...patch }) < audienceOf(video);
+    const narrowed = narrowsAudience(video, { ...video, ...patch });
     const updated = await repo.updateVideo(
       tx,
       video.id,
@@ -325,29 +307,4 @@ export function toProgressEvent(v: VideoRow): ProgressEvent {
     failure_code: v.failure_code,
     failure_message: v.failure_message,
   };
-}
-
-function isOwnerOrAdmin(video: VideoRow, principal: Principal | null): boolean {
-  return !!principal && (principal.userId === video.owner_id || principal.role === 'admin');
-}
-
-/**
- * Who may watch a video as its visibility and state say (the owner's status aside), narrowest first:
- * its owner and admins only (private, or nothing playable yet); whoever has its id; everyone.
- */
-const Audience = { Owner: 0, LinkHolders: 1, Everyone: 2 } as const;
-
-function audienceOf(v: Pick<VideoRow, 'visibility' | 'playback_version'>): number {
-  if (v.playback_version === null || v.visibility === 'private') return Audience.Owner;
-  return v.visibility === 'public' ? Audience.Everyone : Audience.LinkHolders;
-}
-
-/**
- * `owner`: the owner or an admin, who see every video; `anyone`: whoever the video's audience lets in;
- * `none`: no one but an admin, because the owner's account is hidden or deleted.
- */
-function viewerOf(video: VideoAccessRow, principal: Principal | null): 'owner' | 'anyone' | 'none' {
-  if (principal?.role === 'admin') return 'owner';
-  if (video.owner_status !== 'active') return 'none';
-  return principal?.userId === video.owner_id ? 'owner' : 'anyone';
 }
