@@ -96,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
     const { database, embedded } = await prepareDatabase(config, logger);
     const { AccessTokens, AccountsService } = await import('./modules/accounts/index.ts');
     const { RateLimiter } = await import('./platform/http/rate-limit.ts');
-    const { AppError } = await import('./platform/http/errors.ts');
+    const { DomainError } = await import('./platform/errors/domain-error.ts');
     try {
       const accounts = new AccountsService({
         db: database.db,
@@ -111,7 +111,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     } catch (err) {
       // USERNAME_TAKEN, EMAIL_TAKEN: one line, as for any mistake the user can fix.
-      if (!(err instanceof AppError)) throw err;
+      if (!(err instanceof DomainError)) throw err;
       console.error(`administrator not created: ${err.message} (${err.code})`);
       return 1;
     } finally {

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { sql } from 'kysely';
 import pino from 'pino';
-import { AppError } from '../src/platform/http/errors.ts';
+import { DomainError } from '../src/platform/errors/domain-error.ts';
 import { createHttpServer } from '../src/platform/http/server.ts';
 import { createMetrics } from '../src/platform/observability/metrics.ts';
 import { type ApiResponse, api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
@@ -546,7 +546,7 @@ describe('http server rules', () => {
         throw 'a bare string with select * from users';
       });
       app.get('/api/v1/known', { config: { auth: 'public' } }, async () => {
-        throw new AppError('PERMISSION_DENIED', 'Only the owner may do this');
+        throw new DomainError('PERMISSION_DENIED', 'Only the owner may do this');
       });
       for (const url of ['/api/v1/throws', '/api/v1/bad-sql', '/api/v1/throws-string']) {
         const res = await app.inject({ method: 'GET', url });

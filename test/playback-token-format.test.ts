@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { uuidv7 } from 'uuidv7';
 import { type PlaybackScope, PlaybackTokens } from '../src/modules/videos/index.ts';
-import { AppError } from '../src/platform/http/errors.ts';
+import { ERROR_CODES } from '../src/platform/errors/codes.ts';
+import { DomainError } from '../src/platform/errors/domain-error.ts';
 
 const SECRET = 'a-platform-secret-of-at-least-32-characters';
 const tokens = PlaybackTokens.fromSecret(SECRET, 3600);
@@ -13,9 +14,9 @@ const inAnHour = () => new Date(Date.now() + 3_600_000);
 
 function refused(f: () => unknown, code: string, detail?: RegExp): void {
   assert.throws(f, (err) => {
-    assert.ok(err instanceof AppError, String(err));
+    assert.ok(err instanceof DomainError, String(err));
     assert.equal(err.code, code);
-    assert.equal(err.status, 403);
+    assert.equal(ERROR_CODES[err.code].status, 403);
     if (detail) assert.match(err.message, detail);
     return true;
   });

@@ -2,7 +2,7 @@
 // account's own username or email. Checked wherever a password is set (sign-up, password change, an
 // administrator made by `vireo admin create` or ADMIN_PASSWORD).
 import { readFileSync } from 'node:fs';
-import { AppError } from '../../platform/http/errors.ts';
+import { DomainError } from '../../platform/errors/domain-error.ts';
 
 let common: Set<string> | undefined;
 
@@ -36,7 +36,7 @@ export function assertPasswordAllowed(
 ): void {
   const weakness = passwordWeakness(password, account);
   if (weakness) {
-    throw new AppError('VALIDATION_FAILED', `The ${field.replaceAll('_', ' ')} ${weakness}`, {
+    throw new DomainError('VALIDATION_FAILED', `The ${field.replaceAll('_', ' ')} ${weakness}`, {
       fields: [{ field, message: weakness }],
     });
   }

@@ -4,9 +4,9 @@ import pg from 'pg';
 import { uuidv7 } from 'uuidv7';
 import type { RateLimits } from '../../config.ts';
 import type { Db, DbOrTx } from '../../platform/db/database.ts';
+import { DomainError } from '../../platform/errors/domain-error.ts';
 import { emit } from '../../platform/events/emit.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
-import { AppError } from '../../platform/http/errors.ts';
 import type { Backoff, RateLimiter } from '../../platform/http/rate-limit.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import { type NotifyHub, publish } from '../../platform/realtime/notify-hub.ts';
@@ -112,8 +112,8 @@ export class AccountsService {
       });
     } catch (err) {
       if (err instanceof pg.DatabaseError && err.code === '23505') {
-        if (err.constraint === 'users_username_key') throw new AppError('USERNAME_TAKEN');
-        if (err.constraint === 'users_email_key') throw new AppError('EMAIL_TAKEN');
+        if (err.constraint === 'users_username_key') throw new DomainError('USERNAME_TAKEN');
+        if (err.constraint === 'users_email_key') throw new DomainError('EMAIL_TAKEN');
       }
       throw err;
     }
@@ -145,9 +145,9 @@ export class AccountsService {
     if (!user || !ok) {
       await limiter.count(failuresHere, window);
       await limiter.recordFailure(backoffKey, this.loginBackoff());
-      throw new AppError('INVALID_CREDENTIALS');
+      throw new DomainError('INVALID_CREDENTIALS');
     }
-    if (user.status !== 'active') throw new AppError('ACCOUNT_HIDDEN');
+    if (user.status !== 'active') throw new DomainError('ACCOUNT_HIDDEN');
     await limiter.reset(failuresHere);
     return this.openSession(user, client);
   }
@@ -193,7 +193,7 @@ export class AccountsService {
         this.forget({ sessionId: outcome.sessionId });
         this.deps.logger.warn({ sessionId: outcome.sessionId }, 'refresh token reused; session revoked');
       }
-      throw new AppError(outcome.error);
+      throw new DomainError(outcome.error);
     }
     // The session now lives longer: drop the cached expiry.
     this.forget({ sessionId: outcome.sessionId });
@@ -214,7 +214,7 @@ export class AccountsService {
   /**
    * Verifies an access token and that its session and account are still good. When both caches know
    * the token (nearly every request) it answers at once, without a promise, and may then throw an
-   * AppError instead of rejecting: a promise chain cost more than the whole check.
+   * DomainError instead of rejecting: a promise chain cost more than the whole check.
    */
   readonly authenticate = (token: string): Principal | Promise<Principal> => {
     const claims = this.deps.tokens.known(token);
@@ -228,7 +228,7 @@ export class AccountsService {
     let entry = this.sessions.get(claims.sessionId);
     if (!entry || entry.user.id !== claims.userId) {
       const row = await repo.findSessionWithUser(this.deps.db, claims.sessionId, claims.userId);
-      if (!row) throw new AppError('TOKEN_INVALID');
+      if (!row) throw new DomainError('TOKEN_INVALID');
       const { revoked_at, expires_at, ...user } = row;
       const principal: Principal = { userId: user.id, sessionId: claims.sessionId, role: user.role };
       this.authenticatedUsers.set(principal, user);
@@ -242,13 +242,13 @@ export class AccountsService {
     const cached = this.authenticatedUsers.get(principal);
     if (cached) return cached;
     const user = await repo.findUserById(this.deps.db, principal.userId);
-    if (!user) throw new AppError('USER_NOT_FOUND');
+    if (!user) throw new DomainError('USER_NOT_FOUND');
     return user;
   }
 
   async setDisplayName(principal: Principal, displayName: string): Promise<UserRow> {
     const user = await repo.updateUser(this.deps.db, principal.userId, { display_name: displayName });
-    if (!user) throw new AppError('USER_NOT_FOUND');
+    if (!user) throw new DomainError('USER_NOT_FOUND');
     await this.changed(this.deps.db, { userId: user.id });
     return user;
   }
@@ -264,7 +264,7 @@ export class AccountsService {
     await limiter.check(failures, limit);
     if (!(await verifyPassword(user.password_hash, current))) {
       await limiter.count(failures, limits.windowSeconds);
-      throw new AppError('INVALID_CREDENTIALS', 'The current password is wrong', {
+      throw new DomainError('INVALID_CREDENTIALS', 'The current password is wrong', {
         fields: [{ field: 'current_password', message: 'wrong password' }],
       });
     }
@@ -292,7 +292,7 @@ export class AccountsService {
     patch: { status?: UserRow['status']; role?: UserRow['role'] },
   ): Promise<UserRow> {
     if (userId === admin.userId && (patch.status !== undefined || patch.role === 'user')) {
-      throw new AppError('PERMISSION_DENIED', 'Administrators cannot hide, delete or demote themselves');
+      throw new DomainError('PERMISSION_DENIED', 'Administrators cannot hide, delete or demote themselves');
     }
     const user = await this.deps.db.transaction().execute(async (tx) => {
       const updated = await repo.updateUser(tx, userId, patch);
@@ -313,7 +313,7 @@ export class AccountsService {
       return updated;
     });
     this.forget({ userId });
-    if (!user) throw new AppError('USER_NOT_FOUND');
+    if (!user) throw new DomainError('USER_NOT_FOUND');
     return user;
   }
 
@@ -324,7 +324,7 @@ export class AccountsService {
       await this.createUser({ ...admin, role: 'admin' });
       this.deps.logger.info({ username: admin.username }, 'initial administrator created');
     } catch (err) {
-      if (!(err instanceof AppError)) throw err;
+      if (!(err instanceof DomainError)) throw err;
       // ADMIN_PASSWORD refused: said plainly, for the operator to choose another.
       if (err.code === 'VALIDATION_FAILED') {
         this.deps.logger.error(
@@ -390,10 +390,10 @@ export class AccountsService {
 }
 
 function admit(entry: SessionEntry): Principal {
-  if (entry.user.status !== 'active') throw new AppError('ACCOUNT_HIDDEN');
-  if (entry.revoked) throw new AppError('SESSION_REVOKED');
+  if (entry.user.status !== 'active') throw new DomainError('ACCOUNT_HIDDEN');
+  if (entry.revoked) throw new DomainError('SESSION_REVOKED');
   // An access token never outlives its session, whatever the two lifetimes are set to.
-  if (entry.expiresAt <= Date.now()) throw new AppError('TOKEN_EXPIRED');
+  if (entry.expiresAt <= Date.now()) throw new DomainError('TOKEN_EXPIRED');
   return entry.principal;
 }
 

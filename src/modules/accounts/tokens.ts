@@ -2,7 +2,7 @@
 // Refresh tokens: opaque random strings; only their sha256 is stored.
 import { createHash, randomBytes } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
-import { AppError } from '../../platform/http/errors.ts';
+import { DomainError } from '../../platform/errors/domain-error.ts';
 import { BoundedCache } from './bounded-cache.ts';
 
 const ALG = 'HS256';
@@ -58,14 +58,14 @@ export class AccessTokens {
       });
       const { sub, sid, exp } = payload;
       if (typeof sub !== 'string' || typeof sid !== 'string' || !UUID.test(sub) || !UUID.test(sid))
-        throw new AppError('TOKEN_INVALID');
+        throw new DomainError('TOKEN_INVALID');
       const claims = { userId: sub, sessionId: sid };
       this.verified.set(token, claims, exp! * 1000);
       return claims;
     } catch (err) {
-      if (err instanceof errors.JWTExpired) throw new AppError('TOKEN_EXPIRED');
-      if (err instanceof AppError) throw err;
-      throw new AppError('TOKEN_INVALID');
+      if (err instanceof errors.JWTExpired) throw new DomainError('TOKEN_EXPIRED');
+      if (err instanceof DomainError) throw err;
+      throw new DomainError('TOKEN_INVALID');
     }
   }
 }

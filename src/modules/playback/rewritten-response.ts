@@ -4,7 +4,7 @@
 // whole: a few hundred kilobytes even for hours of video.
 import { text } from 'node:stream/consumers';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../../platform/http/errors.ts';
+import { DomainError } from '../../platform/errors/domain-error.ts';
 import type { ObjectStore } from '../../platform/storage/object-store.ts';
 
 export async function sendRewritten(
@@ -16,7 +16,7 @@ export async function sendRewritten(
   cacheControl: string,
 ): Promise<FastifyReply> {
   const found = await store.get(key);
-  if (!found) throw new AppError('NOT_FOUND', 'No such media file');
+  if (!found) throw new DomainError('NOT_FOUND', 'No such media file');
   const body = Buffer.from(rewrite(await text(found.body)));
   reply.headers({
     'content-type': found.object.contentType,

@@ -1,7 +1,8 @@
 // Playback: the media file a URL names, served as videos/access.ts decides for the caller; how long
 // caches may keep it, and whether its URIs get a playback token.
+
+import { DomainError } from '../../platform/errors/domain-error.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
-import { AppError } from '../../platform/http/errors.ts';
 import {
   decideMedia,
   isImagePath,
@@ -49,7 +50,7 @@ export class PlaybackService {
     const key = mediaKeyOf(id, version, path);
     const kind = mediaKindOf(path);
     const video = await this.videos.getWithOwner(id);
-    if (!video) throw new AppError('VIDEO_NOT_FOUND');
+    if (!video) throw new DomainError('VIDEO_NOT_FOUND');
     // Checked against this URL whether or not the video needs it; the decision says if it counts.
     let presented: PresentedToken = 'absent';
     let rejection: unknown;
@@ -66,12 +67,12 @@ export class PlaybackService {
     if (!decision.serve) {
       if (decision.because === 'token_rejected') throw rejection;
       if (decision.because === 'outdated') {
-        throw new AppError(
+        throw new DomainError(
           'MEDIA_URL_OUTDATED',
           `Fewer people may watch this video than when this URL was handed out: get its current URLs from GET /api/v1/videos/${id}`,
         );
       }
-      throw new AppError('VIDEO_NOT_FOUND');
+      throw new DomainError('VIDEO_NOT_FOUND');
     }
     const rewriter = decision.onward === 'none' ? null : rewriterFor(path);
     if (!rewriter) return { key, cacheControl: cacheControl(path, decision.audience, false), rewrite: null };
@@ -113,8 +114,8 @@ function cacheControl(path: string, audience: Audience, rewritten: boolean): str
 function mediaKeyOf(id: string, version: number, path: string): string {
   const resolved = resolveMediaPath(id, version, path);
   if (resolved.ok) return resolved.key;
-  if (resolved.reason === 'not_media') throw new AppError('NOT_FOUND', 'No such media file');
-  throw new AppError('VALIDATION_FAILED', `Invalid media path: it ${resolved.problem}`, {
+  if (resolved.reason === 'not_media') throw new DomainError('NOT_FOUND', 'No such media file');
+  throw new DomainError('VALIDATION_FAILED', `Invalid media path: it ${resolved.problem}`, {
     fields: [{ field: 'path', message: resolved.problem }],
   });
 }

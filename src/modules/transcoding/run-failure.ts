@@ -1,6 +1,7 @@
 // What a failed processing run leaves the video with. A failure that would happen again — the file
 // itself, or ffmpeg refusing it — fails the video at once instead of being retried, with a code naming
 // the stage where it happened; any other failure is retried, and its last attempt says the stage too.
+import { type FailureCode, stageFailure } from '../../platform/errors/codes.ts';
 import { FfmpegError } from '../../platform/media/ffmpeg-runner.ts';
 import { ProbeError } from '../../platform/media/probe.ts';
 import { SOURCE_URL } from '../../platform/media/source-input.ts';
@@ -9,7 +10,7 @@ import type { ProcessingStage } from '../videos/index.ts';
 /** A failure that retrying cannot fix: the video is marked failed at once. */
 export class MediaRejectedError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: FailureCode,
     message: string,
   ) {
     super(message);
@@ -17,7 +18,7 @@ export class MediaRejectedError extends Error {
 }
 
 export interface RunFailure {
-  code: string;
+  code: FailureCode;
   message: string;
 }
 
@@ -39,7 +40,7 @@ export function lastingFailure(err: unknown, stage: ProcessingStage, workDir: st
     err.exitCode < 126 &&
     !RESOURCE_TROUBLE.test(err.stderr)
   ) {
-    return { code: `${stage.toUpperCase()}_FAILED`, message: describe(err, stage, workDir) };
+    return { code: stageFailure(stage), message: describe(err, stage, workDir) };
   }
   return null;
 }

@@ -5,7 +5,7 @@
 // context, because tus hands the store only the body stream.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, type Hash } from 'node:crypto';
-import { AppError } from '../../platform/http/errors.ts';
+import { DomainError } from '../../platform/errors/domain-error.ts';
 
 /** Digest sizes in bytes; sha1 is the one the tus specification requires. */
 const ALGORITHMS = { sha1: 20, md5: 16, sha256: 32 } as const;
@@ -29,7 +29,7 @@ export function parseChecksum(header: string | string[] | undefined): ExpectedCh
   if (!name || !value || rest.length) throw malformed('must be "<algorithm> <base64 digest>"');
   const algorithm = name.toLowerCase();
   if (!Object.hasOwn(ALGORITHMS, algorithm)) {
-    throw new AppError(
+    throw new DomainError(
       'CHECKSUM_ALGORITHM_UNSUPPORTED',
       `Upload-Checksum algorithm "${name.slice(0, 32)}" is not supported; use one of ${CHECKSUM_ALGORITHMS}`,
       {
@@ -61,14 +61,18 @@ export function newHash(checksum: ExpectedChecksum): Hash {
   return createHash(checksum.algorithm);
 }
 
-export function mismatch(offset: number): AppError {
-  return new AppError('CHECKSUM_MISMATCH', 'The body does not match Upload-Checksum; none of it was kept', {
-    headers: { 'Upload-Offset': String(offset) },
-  });
+export function mismatch(offset: number): DomainError {
+  return new DomainError(
+    'CHECKSUM_MISMATCH',
+    'The body does not match Upload-Checksum; none of it was kept',
+    {
+      headers: { 'Upload-Offset': String(offset) },
+    },
+  );
 }
 
-function malformed(message: string): AppError {
-  return new AppError('VALIDATION_FAILED', `Invalid Upload-Checksum: ${message}`, {
+function malformed(message: string): DomainError {
+  return new DomainError('VALIDATION_FAILED', `Invalid Upload-Checksum: ${message}`, {
     fields: [{ field: FIELD, message }],
   });
 }

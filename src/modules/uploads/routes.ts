@@ -8,8 +8,9 @@ import multipart from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { uuidv7 } from 'uuidv7';
+import { DomainError } from '../../platform/errors/domain-error.ts';
 import { principalOf } from '../../platform/http/auth-guard.ts';
-import { AppError, problemSchema } from '../../platform/http/errors.ts';
+import { problemSchema } from '../../platform/http/errors.ts';
 import type { HttpServer } from '../../platform/http/server.ts';
 import { uploadedVideo } from './schema.ts';
 import type { Reservation, UploadsService } from './service.ts';
@@ -41,7 +42,7 @@ export function plainUploadRoutes(app: HttpServer, uploads: UploadsService, dir:
       handler: async (req, reply) => {
         const ownerId = principalOf(req).userId;
         if (!req.isMultipart()) {
-          throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send multipart/form-data with a `file` field');
+          throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'Send multipart/form-data with a `file` field');
         }
         const length = Number(req.headers['content-length']);
         const declared = Number.isSafeInteger(length) && length >= 0 ? length : undefined;
@@ -97,7 +98,7 @@ async function receiveForm(req: FastifyRequest, room: Reservation, dir: string):
       form.size = (await fs.stat(file)).size;
     }
     if (form.size < 0) {
-      throw new AppError('VALIDATION_FAILED', 'The form has no file', {
+      throw new DomainError('VALIDATION_FAILED', 'The form has no file', {
         fields: [{ field: 'file', message: 'is required' }],
       });
     }
@@ -114,7 +115,7 @@ async function receiveForm(req: FastifyRequest, room: Reservation, dir: string):
  * the disk stay as they are.
  */
 function formError(err: unknown): unknown {
-  if (err instanceof AppError || !(err instanceof Error)) return err;
+  if (err instanceof DomainError || !(err instanceof Error)) return err;
   if ('statusCode' in err || 'syscall' in err) return err;
-  return new AppError('MALFORMED_REQUEST', `The form could not be read: ${err.message}`);
+  return new DomainError('MALFORMED_REQUEST', `The form could not be read: ${err.message}`);
 }

@@ -4,9 +4,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { uuidv7 } from 'uuidv7';
 import type { DbOrTx } from '../../platform/db/database.ts';
+import { DomainError, type FieldError } from '../../platform/errors/domain-error.ts';
 import { emit } from '../../platform/events/emit.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
-import { AppError, type FieldError } from '../../platform/http/errors.ts';
 import { sourceKey, type VideoRow } from '../videos/index.ts';
 import type { UploadsDeps } from './deps.ts';
 import { videoUploaded } from './events.ts';
@@ -30,7 +30,7 @@ export interface Reservation {
   id: string;
   bytes: number;
   /** What a file larger than `bytes` is answered. */
-  tooLarge: AppError;
+  tooLarge: DomainError;
 }
 
 export class UploadsService {
@@ -52,7 +52,9 @@ export class UploadsService {
     else if (given && given.length > MAX_TITLE) fields.push({ field: 'title', message: 'is too long' });
     else if (given && CONTROL.test(given)) fields.push({ field: 'title', message: NO_CONTROL });
     if (fields.length) {
-      throw new AppError('VALIDATION_FAILED', `Invalid ${fields.map((f) => f.field).join(', ')}`, { fields });
+      throw new DomainError('VALIDATION_FAILED', `Invalid ${fields.map((f) => f.field).join(', ')}`, {
+        fields,
+      });
     }
     const stem = path.parse(name).name || name;
     return { filename: name, title: given || stem.slice(0, MAX_TITLE) };
@@ -60,7 +62,7 @@ export class UploadsService {
 
   assertSize(size: number, headers?: Record<string, string>): void {
     if (size > this.deps.config.maxBytes) {
-      throw new AppError('UPLOAD_TOO_LARGE', `Uploads may be at most ${this.deps.config.maxBytes} bytes`, {
+      throw new DomainError('UPLOAD_TOO_LARGE', `Uploads may be at most ${this.deps.config.maxBytes} bytes`, {
         headers,
       });
     }
@@ -83,7 +85,7 @@ export class UploadsService {
     const floor = Math.max(minFreeBytes, (disk.blocks * disk.bsize * minFreePercent) / 100);
     if (free - size < floor) {
       this.deps.logger.warn({ dir, free, floor, size }, 'upload refused: the upload disk is short of space');
-      throw new AppError('INSUFFICIENT_STORAGE');
+      throw new DomainError('INSUFFICIENT_STORAGE');
     }
   }
 
@@ -101,8 +103,8 @@ export class UploadsService {
       const room = this.roomBeside(await this.usedBytes(tx, ownerId));
       const tooLarge =
         room < maxBytes
-          ? new AppError('QUOTA_EXCEEDED', `You may upload ${room} more bytes`)
-          : new AppError('UPLOAD_TOO_LARGE', `Uploads may be at most ${maxBytes} bytes`);
+          ? new DomainError('QUOTA_EXCEEDED', `You may upload ${room} more bytes`)
+          : new DomainError('UPLOAD_TOO_LARGE', `Uploads may be at most ${maxBytes} bytes`);
       // A form declared far larger than the room is refused before a byte of it is stored.
       if (declared !== undefined && declared > room + overhead) throw tooLarge;
       const bytes = Math.min(declared ?? room, room);
@@ -155,10 +157,10 @@ export class UploadsService {
     this.assertSize(size);
     await this.deps.db.transaction().execute(async (tx) => {
       const video = await this.deps.videos.lock(tx, id);
-      if (video?.status !== 'uploading') throw new AppError('UPLOAD_GONE');
+      if (video?.status !== 'uploading') throw new DomainError('UPLOAD_GONE');
       const reserved = video.source_size ?? 0;
       if (size > reserved) {
-        throw new AppError('QUOTA_EXCEEDED', `This upload may hold at most ${reserved} bytes`);
+        throw new DomainError('QUOTA_EXCEEDED', `This upload may hold at most ${reserved} bytes`);
       }
       await this.deps.videos.declareSourceSize(tx, id, size);
     });
@@ -221,7 +223,7 @@ export class UploadsService {
   async ownUpload(id: string, principal: Principal): Promise<VideoRow> {
     const video = UUID.test(id) ? await this.deps.videos.get(id) : undefined;
     if (!video || video.owner_id !== principal.userId) {
-      throw new AppError('UPLOAD_NOT_FOUND', 'No such upload');
+      throw new DomainError('UPLOAD_NOT_FOUND', 'No such upload');
     }
     return video;
   }
@@ -242,7 +244,7 @@ export class UploadsService {
     const unfinished =
       (await this.deps.videos.uploadingCountOf(tx, ownerId)) + (await repo.reservationCount(tx, ownerId));
     if (unfinished >= max) {
-      throw new AppError('TOO_MANY_UPLOADS', `At most ${max} uploads may be unfinished at a time`);
+      throw new DomainError('TOO_MANY_UPLOADS', `At most ${max} uploads may be unfinished at a time`);
     }
   }
 
@@ -258,7 +260,7 @@ export class UploadsService {
   private checkQuota(used: number, size: number): void {
     if (used + size > this.deps.config.quotaBytes) {
       const left = Math.max(0, this.deps.config.quotaBytes - used);
-      throw new AppError('QUOTA_EXCEEDED', `You may upload ${left} more bytes`);
+      throw new DomainError('QUOTA_EXCEEDED', `You may upload ${left} more bytes`);
     }
   }
 }

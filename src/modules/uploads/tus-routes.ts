@@ -7,8 +7,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { sendNodeResponse } from 'srvx/node';
 import { z } from 'zod';
+import { DomainError } from '../../platform/errors/domain-error.ts';
 import { principalOf } from '../../platform/http/auth-guard.ts';
-import { AppError, problemSchema } from '../../platform/http/errors.ts';
+import { problemSchema } from '../../platform/http/errors.ts';
 import { type HttpServer, noContent } from '../../platform/http/server.ts';
 import { CHECKSUM_ALGORITHMS, type ExpectedChecksum, parseChecksum } from './checksum.ts';
 import type { UploadsService } from './service.ts';
@@ -44,8 +45,8 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
   const deferredLimit = (req: FastifyRequest, reserved: number): DeferredLimit => {
     const tooLarge =
       reserved < uploads.maxBytes
-        ? new AppError('QUOTA_EXCEEDED', `This upload may hold at most ${reserved} bytes`)
-        : new AppError('UPLOAD_TOO_LARGE', `Uploads may be at most ${uploads.maxBytes} bytes`);
+        ? new DomainError('QUOTA_EXCEEDED', `This upload may hold at most ${reserved} bytes`)
+        : new DomainError('UPLOAD_TOO_LARGE', `Uploads may be at most ${uploads.maxBytes} bytes`);
     const length = header(req, 'upload-length');
     if (req.method === 'PATCH' && length !== undefined) {
       if (!BYTES.test(length)) throw invalid('Upload-Length', 'must be a whole number of bytes');
@@ -120,7 +121,7 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
         if (size === undefined) {
           // Until the length comes, the most one upload may be, within the quota, is held for it.
           const room = await uploads.room(ownerId);
-          if (room === 0) throw new AppError('QUOTA_EXCEEDED', 'You may upload 0 more bytes');
+          if (room === 0) throw new DomainError('QUOTA_EXCEEDED', 'You may upload 0 more bytes');
           creation = { ownerId, source, size: room };
           limit = deferredLimit(req, room);
         } else {
@@ -131,13 +132,13 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
         // not be kept are refused before the upload is made.
         const withBody = req.headers['content-type'] === OFFSET_STREAM;
         if (withBody && Number(req.headers['content-length'] ?? 0) > creation.size) {
-          throw limit?.tooLarge ?? new AppError('UPLOAD_LENGTH_EXCEEDED');
+          throw limit?.tooLarge ?? new DomainError('UPLOAD_LENGTH_EXCEEDED');
         }
         const checksum = withBody ? parseChecksum(req.headers['upload-checksum']) : undefined;
         await forward(req, reply, { creation, limit }, checksum).catch((err) => {
           // The upload exists though its first bytes were refused: the client resumes it from 0.
           const id = reply.raw.getHeader('vireo-video-id');
-          if (err instanceof AppError && err.code === 'CHECKSUM_MISMATCH' && id) {
+          if (err instanceof DomainError && err.code === 'CHECKSUM_MISMATCH' && id) {
             reply.header('Location', `${TUS_PATH}/${id}`);
           }
           throw err;
@@ -208,7 +209,7 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
       handler: async (req, reply) => {
         checkVersion(req);
         if (req.headers['content-type'] !== OFFSET_STREAM) {
-          throw new AppError('UNSUPPORTED_MEDIA_TYPE', `PATCH bodies must be ${OFFSET_STREAM}`);
+          throw new DomainError('UNSUPPORTED_MEDIA_TYPE', `PATCH bodies must be ${OFFSET_STREAM}`);
         }
         const checksum = parseChecksum(req.headers['upload-checksum']);
         const offset = header(req, 'upload-offset');
@@ -261,7 +262,7 @@ function hijack(reply: FastifyReply): ServerResponse {
 /** tus 1.0: an unsupported version gets 412 with the versions we speak, and nothing is done. */
 function checkVersion(req: FastifyRequest): void {
   if (req.headers['tus-resumable'] !== TUS_VERSION) {
-    throw new AppError('TUS_VERSION_UNSUPPORTED', `Send Tus-Resumable: ${TUS_VERSION}`, {
+    throw new DomainError('TUS_VERSION_UNSUPPORTED', `Send Tus-Resumable: ${TUS_VERSION}`, {
       headers: { 'Tus-Version': TUS_VERSION },
     });
   }
@@ -296,18 +297,18 @@ function metadataOf(header: string | string[] | undefined): Record<string, strin
   try {
     return Metadata.parse(String(header));
   } catch {
-    throw new AppError('VALIDATION_FAILED', 'Upload-Metadata is not valid tus metadata', {
+    throw new DomainError('VALIDATION_FAILED', 'Upload-Metadata is not valid tus metadata', {
       fields: [{ field: 'Upload-Metadata', message: 'must be comma-separated "key base64value" pairs' }],
     });
   }
 }
 
-function finished(size: number | null): AppError {
-  return new AppError('UPLOAD_FINISHED', 'The upload is complete', {
+function finished(size: number | null): DomainError {
+  return new DomainError('UPLOAD_FINISHED', 'The upload is complete', {
     headers: { 'Upload-Offset': String(size ?? 0) },
   });
 }
 
-function gone(reason: string | null): AppError {
-  return new AppError('UPLOAD_GONE', reason ?? 'The upload no longer exists');
+function gone(reason: string | null): DomainError {
+  return new DomainError('UPLOAD_GONE', reason ?? 'The upload no longer exists');
 }

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { EVENTS, Server } from '@tus/server';
 import { NodeRequest } from 'srvx/node';
 import { uuidv7 } from 'uuidv7';
-import { AppError } from '../../platform/http/errors.ts';
+import { ERROR_CODES } from '../../platform/errors/codes.ts';
+import { DomainError } from '../../platform/errors/domain-error.ts';
 import { type ExpectedChecksum, withChecksum } from './checksum.ts';
 import type { UploadsDeps } from './deps.ts';
 import { PgLocker } from './pg-locker.ts';
@@ -59,7 +60,7 @@ export class TusEndpoint {
 
   /**
    * Lets tus handle one request, as the route admitted it, and answers its response, unsent. Any error
-   * answer is thrown instead (an AppError, or another error for an internal failure), for the caller to
+   * answer is thrown instead (an DomainError, or another error for an internal failure), for the caller to
    * answer as a problem rather than tus's plain text.
    */
   async handle(
@@ -138,7 +139,7 @@ export class TusEndpoint {
       namingFunction: () => uuidv7(),
       onUploadCreate: async (req, upload) => {
         const creation = admissionOf(req)?.creation;
-        if (!creation) throw new AppError('UPLOAD_NOT_FOUND');
+        if (!creation) throw new DomainError('UPLOAD_NOT_FOUND');
         await this.uploads.register(creation.ownerId, {
           ...creation.source,
           id: upload.id,
@@ -157,7 +158,11 @@ export class TusEndpoint {
         const failure = problem ?? (raised instanceof Error ? raised : tusFailure(raised));
         const node = nodeOf(req);
         if (node) this.failures.set(node.req, failure);
-        return { status_code: problem?.status ?? 500, body: `${failure.message}\n` };
+        // The answer tus writes is replaced by our problem+json; its status still matters to tus.
+        return {
+          status_code: problem ? ERROR_CODES[problem.code].status : 500,
+          body: `${failure.message}\n`,
+        };
       },
     });
     // tus still reads the record while it answers; it goes once the answer is made.

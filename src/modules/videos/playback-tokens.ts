@@ -15,7 +15,7 @@
 // base64url of the 48 bytes: 64 characters (no spare bits, so a token has one spelling only), safe in
 // a query string, a playlist and an XML attribute.
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
-import { AppError } from '../../platform/http/errors.ts';
+import { DomainError } from '../../platform/errors/domain-error.ts';
 
 /** `stream`: playlists, manifests and segments; `image`: poster, thumbnails and the storyboard. */
 export type MediaKind = 'stream' | 'image';
@@ -93,35 +93,38 @@ export class PlaybackTokens {
     const bytes =
       token.length === TOKEN_CHARS && BASE64URL.test(token) ? Buffer.from(token, 'base64url') : null;
     if (!bytes || bytes.length !== PAYLOAD_BYTES + MAC_BYTES) {
-      throw new AppError('PLAYBACK_TOKEN_INVALID', 'The playback token is malformed');
+      throw new DomainError('PLAYBACK_TOKEN_INVALID', 'The playback token is malformed');
     }
     const payload = bytes.subarray(0, PAYLOAD_BYTES);
     if (!timingSafeEqual(bytes.subarray(PAYLOAD_BYTES), this.mac(payload)) || payload[0] !== FORMAT) {
-      throw new AppError('PLAYBACK_TOKEN_INVALID', 'The playback token was not issued by this server');
+      throw new DomainError('PLAYBACK_TOKEN_INVALID', 'The playback token was not issued by this server');
     }
     const videoId = formatUuid(payload.subarray(2, 18).toString('hex'));
     if (videoId !== expected.videoId.toLowerCase()) {
-      throw new AppError('PLAYBACK_TOKEN_INVALID', 'The playback token is for another video');
+      throw new DomainError('PLAYBACK_TOKEN_INVALID', 'The playback token is for another video');
     }
     if (payload.readUInt32BE(18) !== expected.version) {
-      throw new AppError('PLAYBACK_TOKEN_INVALID', 'The playback token is for another version of the video');
+      throw new DomainError(
+        'PLAYBACK_TOKEN_INVALID',
+        'The playback token is for another version of the video',
+      );
     }
     if (payload.readUInt32BE(22) !== expected.epoch) {
-      throw new AppError(
+      throw new DomainError(
         'PLAYBACK_TOKEN_INVALID',
         'The playback token is for another access epoch of the video: get new media URLs from the video',
       );
     }
     const kind = KINDS[payload[1]! - 1];
     if (kind !== expected.kind) {
-      throw new AppError(
+      throw new DomainError(
         'PLAYBACK_TOKEN_INVALID',
         `The playback token is for ${kind ?? 'unknown'} media, not ${expected.kind} media`,
       );
     }
     const expiresAt = new Date(payload.readUInt32BE(26) * 1000);
     if (expiresAt.getTime() <= now) {
-      throw new AppError(
+      throw new DomainError(
         'PLAYBACK_TOKEN_EXPIRED',
         `The playback token expired at ${expiresAt.toISOString()}; get new media URLs from the video`,
       );

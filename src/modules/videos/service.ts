@@ -2,9 +2,10 @@
 // The media pipeline moves a video only through these functions.
 import { uuidv7 } from 'uuidv7';
 import type { Db, DbOrTx } from '../../platform/db/database.ts';
+import type { FailureCode } from '../../platform/errors/codes.ts';
+import { DomainError } from '../../platform/errors/domain-error.ts';
 import { emit } from '../../platform/events/emit.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
-import { AppError } from '../../platform/http/errors.ts';
 import type { MediaInfo } from '../../platform/media/media-info.ts';
 import { publish } from '../../platform/realtime/notify-hub.ts';
 import { canManage, canSee, narrowsAudience } from './access.ts';
@@ -89,7 +90,7 @@ export class VideosService {
   /** The upload is complete; the caller announces it in the same transaction. */
   async markUploaded(tx: DbOrTx, id: string, source: { key: string; size: number }): Promise<VideoRow> {
     const video = await repo.lockVideo(tx, id);
-    if (!video) throw new AppError('VIDEO_NOT_FOUND');
+    if (!video) throw new DomainError('VIDEO_NOT_FOUND');
     if (video.status !== 'uploading') return video; // a repeated completion changes nothing
     const updated = await this.save(tx, video, {
       status: 'uploaded',
@@ -197,7 +198,7 @@ export class VideosService {
     });
   }
 
-  async markFailed(id: string, code: string, message: string): Promise<void> {
+  async markFailed(id: string, code: FailureCode, message: string): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       const video = await repo.lockVideo(tx, id);
       if (!video) return;
@@ -220,7 +221,7 @@ export class VideosService {
   /** The video if the caller may see it; NOT_FOUND otherwise, so private ids are not disclosed. */
   async viewable(id: string, principal: Principal | null): Promise<VideoAccessRow> {
     const video = await repo.findVideoWithOwner(this.db, id);
-    if (!video || !canSee(video, principal)) throw new AppError('VIDEO_NOT_FOUND');
+    if (!video || !canSee(video, principal)) throw new DomainError('VIDEO_NOT_FOUND');
     return video;
   }
 
@@ -245,9 +246,9 @@ export class VideosService {
   async reprocess(id: string, principal: Principal): Promise<VideoRow> {
     return this.db.transaction().execute(async (tx) => {
       const video = await repo.lockVideo(tx, id);
-      if (!video || !canManage(video, principal)) throw new AppError('VIDEO_NOT_FOUND');
-      if (!video.source_key) throw new AppError('VIDEO_NOT_UPLOADED');
-      if (['uploaded', 'processing', 'playable'].includes(video.status)) throw new AppError('VIDEO_BUSY');
+      if (!video || !canManage(video, principal)) throw new DomainError('VIDEO_NOT_FOUND');
+      if (!video.source_key) throw new DomainError('VIDEO_NOT_UPLOADED');
+      if (['uploaded', 'processing', 'playable'].includes(video.status)) throw new DomainError('VIDEO_BUSY');
       const updated = await this.save(tx, video, {
         status: 'uploaded',
         processing_percent: 0,
@@ -269,7 +270,7 @@ export class VideosService {
   ): Promise<VideoRow> {
     return this.db.transaction().execute(async (tx) => {
       const video = await repo.lockVideo(tx, id);
-      if (!video || !canManage(video, principal)) throw new AppError('VIDEO_NOT_FOUND');
+      if (!video || !canManage(video, principal)) throw new DomainError('VIDEO_NOT_FOUND');
       return this.save(tx, video, patch);
     });
   }

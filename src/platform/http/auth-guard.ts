@@ -1,7 +1,7 @@
 // Every /api route states who may call it (`config.auth`); the boot fails for a route that does not.
 // The platform checks the bearer token through an Authenticator that the accounts module supplies.
 import type { FastifyInstance, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
-import { AppError } from './errors.ts';
+import { DomainError } from '../errors/domain-error.ts';
 
 export type AuthLevel = 'public' | 'optional' | 'user' | 'admin';
 
@@ -47,7 +47,7 @@ export function installAuthGuard(app: FastifyInstance, authenticate: Authenticat
     if (level === 'public') return;
     const admit = (request: FastifyRequest, principal: Principal, done: HookHandlerDoneFunction) => {
       request.principal = principal;
-      done(level === 'admin' && principal.role !== 'admin' ? new AppError('ADMIN_REQUIRED') : undefined);
+      done(level === 'admin' && principal.role !== 'admin' ? new DomainError('ADMIN_REQUIRED') : undefined);
     };
     const guard: onRequestHookHandler = (request, _reply, done) => {
       let principal: Principal | Promise<Principal> | undefined;
@@ -57,7 +57,7 @@ export function installAuthGuard(app: FastifyInstance, authenticate: Authenticat
       } catch (err) {
         return done(err as Error);
       }
-      if (!principal) return done(level === 'optional' ? undefined : new AppError('TOKEN_MISSING'));
+      if (!principal) return done(level === 'optional' ? undefined : new DomainError('TOKEN_MISSING'));
       if (principal instanceof Promise) principal.then((p) => admit(request, p, done), done);
       else admit(request, principal, done);
     };
@@ -69,12 +69,12 @@ function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (!header) return undefined;
   const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match) throw new AppError('TOKEN_INVALID', 'Authorization must be "Bearer <access token>"');
+  if (!match) throw new DomainError('TOKEN_INVALID', 'Authorization must be "Bearer <access token>"');
   return match[1];
 }
 
 /** The caller of a route whose level is `user` or `admin`. */
 export function principalOf(request: FastifyRequest): Principal {
-  if (!request.principal) throw new AppError('TOKEN_MISSING');
+  if (!request.principal) throw new DomainError('TOKEN_MISSING');
   return request.principal;
 }

@@ -4,7 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { type ErrorCode, problemFor } from './errors.ts';
+import type { ErrorCode } from '../errors/codes.ts';
+import { problemFor } from './errors.ts';
 
 const DETAILS: Record<string, [ErrorCode, string]> = {
   HPE_HEADER_OVERFLOW: [

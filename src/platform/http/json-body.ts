@@ -2,7 +2,7 @@
 // rule of ours. PostgreSQL refuses U+0000 in text, so a string carrying it would fail deep in a query
 // as a 500; it is refused here, once for all routes, as a validation error naming the field.
 import type { FastifyInstance } from 'fastify';
-import { AppError } from './errors.ts';
+import { DomainError } from '../errors/domain-error.ts';
 
 export function installJsonBodyParser(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error');
@@ -14,7 +14,7 @@ export function installJsonBodyParser(app: FastifyInstance): void {
       const field = (body as string).includes('\\u0000') ? fieldWithNul(value) : undefined;
       if (field === undefined) return done(null, value);
       done(
-        new AppError('VALIDATION_FAILED', `Invalid body: ${field}`, {
+        new DomainError('VALIDATION_FAILED', `Invalid body: ${field}`, {
           fields: [{ field, message: 'must not contain the NUL character (U+0000)' }],
         }),
         undefined,

@@ -5,9 +5,11 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ErrorCode } from '../errors/codes.ts';
+import { DomainError } from '../errors/domain-error.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { AppError, type ErrorCode, problemFor } from './errors.ts';
+import { problemFor } from './errors.ts';
 import type { HttpServer } from './server.ts';
 
 export interface MetricsAccess {
@@ -30,7 +32,7 @@ export function metricsRoute(app: HttpServer, metrics: Metrics, access: MetricsA
     handler: async (request, reply) => {
       const refused = refusal(request.headers.authorization, token);
       if (refused) {
-        throw new AppError(refused, ERROR_DETAIL[refused], { headers: { 'www-authenticate': 'Bearer' } });
+        throw new DomainError(refused, ERROR_DETAIL[refused], { headers: { 'www-authenticate': 'Bearer' } });
       }
       reply.type(metrics.registry.contentType);
       return metrics.registry.metrics();

@@ -1,6 +1,6 @@
 // Keyset pagination: the cursor is an opaque base64url of the last row's sort key.
 import { z } from 'zod';
-import { AppError } from './errors.ts';
+import { DomainError } from '../errors/domain-error.ts';
 
 export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -15,7 +15,7 @@ export function decodeCursor<T extends unknown[]>(cursor: string, shape: z.ZodTy
   try {
     return shape.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
   } catch {
-    throw new AppError('VALIDATION_FAILED', 'The cursor is not valid', {
+    throw new DomainError('VALIDATION_FAILED', 'The cursor is not valid', {
       fields: [{ field: 'cursor', message: 'not a cursor from this list' }],
     });
   }

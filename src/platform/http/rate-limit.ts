@@ -2,7 +2,7 @@
 // backoff after repeated failures.
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
-import { AppError } from './errors.ts';
+import { DomainError } from '../errors/domain-error.ts';
 
 export interface RateLimit {
   limit: number;
@@ -101,9 +101,9 @@ export class RateLimiter {
   }
 }
 
-function limited(retryAfterSeconds: number): AppError {
+function limited(retryAfterSeconds: number): DomainError {
   const retryAfter = Math.max(1, retryAfterSeconds);
-  return new AppError('RATE_LIMITED', `Too many attempts; retry in ${retryAfter} s`, {
+  return new DomainError('RATE_LIMITED', `Too many attempts; retry in ${retryAfter} s`, {
     headers: { 'retry-after': String(retryAfter) },
   });
 }

@@ -20,11 +20,13 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { ErrorCode } from '../errors/codes.ts';
+import { DomainError, type FieldError } from '../errors/domain-error.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { type AuthLevel, requireAuthLevels } from './auth-guard.ts';
 import { answerClientError } from './client-errors.ts';
-import { AppError, type ErrorCode, type FieldError, problemFor, problemSchema } from './errors.ts';
+import { problemFor, problemSchema } from './errors.ts';
 import { installJsonBodyParser } from './json-body.ts';
 import { installSecurityHeaders } from './security-headers.ts';
 import { serializerCompiler } from './serializer.ts';
@@ -132,7 +134,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const problem = toProblem(error);
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
-    if (error instanceof AppError) reply.headers(error.extra.headers ?? {});
+    if (error instanceof DomainError) reply.headers(error.extra.headers ?? {});
     sendProblem(reply, request.id, request.url, problem);
   });
   return app;
@@ -161,7 +163,7 @@ function sendProblem(
 
 /** Maps any thrown error to a problem; the message of an unexpected error is never shown. */
 function toProblem(error: FastifyError): ReturnType<typeof problemFor> {
-  if (error instanceof AppError) return problemFor(error.code, error.message, error.extra.fields);
+  if (error instanceof DomainError) return problemFor(error.code, error.message, error.extra.fields);
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = error.validationContext ?? 'body';
     const fields: FieldError[] = [];

@@ -1,10 +1,16 @@
 // ffprobe → MediaInfo. A file that cannot become a video is refused with a code, never a crash.
+
 import fs from 'node:fs/promises';
+import type { FailureCode } from '../errors/codes.ts';
 import type { MediaInfo } from './media-info.ts';
 import { SOURCE_URL, sourceInputOptions } from './source-input.ts';
 import { mediaTools, runTool } from './tools.ts';
 
-export type ProbeFailure = 'FILE_EMPTY' | 'FILE_CORRUPT' | 'UNSUPPORTED_FORMAT' | 'NO_VIDEO_STREAM';
+/** What the probe refuses a file with; the codes are in the one table (platform/errors/codes.ts). */
+export type ProbeFailure = Extract<
+  FailureCode,
+  'FILE_EMPTY' | 'FILE_CORRUPT' | 'UNSUPPORTED_FORMAT' | 'NO_VIDEO_STREAM'
+>;
 
 export class ProbeError extends Error {
   constructor(

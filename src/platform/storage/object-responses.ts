@@ -1,7 +1,7 @@
 // Serves a stored object over HTTP: GET and HEAD, conditional requests (RFC 9110 §13) and one byte
 // range (§14), streaming the body from the store without holding it in memory.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../http/errors.ts';
+import { DomainError } from '../errors/domain-error.ts';
 import { parseRange } from './byte-ranges.ts';
 import type { ObjectStore, StoredObject } from './object-store.ts';
 
@@ -32,7 +32,7 @@ export async function sendObject(
   const headers = request.headers;
   for (let attempt = 1; ; attempt++) {
     const object = await store.stat(key);
-    if (!object) throw new AppError('NOT_FOUND', 'No such media file');
+    if (!object) throw new DomainError('NOT_FOUND', 'No such media file');
     if (notModified(headers['if-none-match'], headers['if-modified-since'], object)) {
       return reply.status(304).headers(validators(object, opts)).send();
     }
@@ -42,7 +42,7 @@ export async function sendObject(
         ? parseRange(headers.range, object.size)
         : null;
     if (wanted === 'unsatisfiable') {
-      throw new AppError('RANGE_NOT_SATISFIABLE', `The file has ${object.size} bytes`, {
+      throw new DomainError('RANGE_NOT_SATISFIABLE', `The file has ${object.size} bytes`, {
         headers: { 'content-range': `bytes */${object.size}` },
       });
     }
@@ -58,7 +58,7 @@ export async function sendObject(
       if (err instanceof RangeError && attempt < ATTEMPTS) continue;
       throw err;
     }
-    if (!found) throw new AppError('NOT_FOUND', 'No such media file');
+    if (!found) throw new DomainError('NOT_FOUND', 'No such media file');
     const { object: current, body } = found;
     if (wanted && current.etag !== object.etag && attempt < ATTEMPTS) {
       body.destroy();
