@@ -34,14 +34,17 @@ async function waitFor(what: string, probe: () => Promise<boolean> | boolean, ms
   }
 }
 
-/** Advisory locks granted in a database, by anyone. */
+/** Upload locks (advisory locks of the upload-lock connections) granted in a database. */
 async function advisoryLocks(url: string): Promise<number> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
     const { rows } = await c.query<{ n: number }>(
+      // Upload locks only: the event relay holds advisory locks of its own on other connections.
       `select count(*)::int as n from pg_locks l join pg_database d on d.oid = l.database
-       where l.locktype = 'advisory' and l.granted and d.datname = current_database()`,
+       join pg_stat_activity a on a.pid = l.pid
+       where l.locktype = 'advisory' and l.granted and d.datname = current_database()
+         and a.application_name = 'vireo upload locks'`,
     );
     return rows[0]!.n;
   } finally {
