@@ -50,11 +50,7 @@ export async function insertEvent(db: DbOrTx, event: NewEvent): Promise<void> {
 }
 
 interface EventRow {
-  horizon: number;
-  cursor_txid: number;
-  cursor_position: number;
-  held: boolean;
-  order_txid: number | null;
+  order_txid: number;
   position: number;
   id: string;
   type: string;
@@ -71,44 +67,48 @@ export interface Batch {
   events: StoredEvent[];
   /** Every event with an order_txid below this one is visible for good. */
   horizon: number;
-  /** Committed events past the horizon wait for an older transaction still running. */
+  /** Committed events (of any type) past the horizon wait for an older transaction still running. */
   held: boolean;
 }
 
 /** The next events after a subscription's cursor whose type is LIKE its pattern, in delivery order. */
 export async function readBatch(db: DbOrTx, name: string, limit: number): Promise<Batch> {
+  // Two statements, so the read below is planned for the actual cursor and horizon: planned blind, it
+  // could sort a whole backlog to return its first rows. max() always walks the index from its end.
+  const { rows: found } = await sql<{
+    cursor_txid: number;
+    cursor_position: number;
+    pattern: string;
+    horizon: number;
+    held: boolean | null;
+  }>`
+    select s.cursor_txid, s.cursor_position, s.pattern, x.horizon,
+      (select max(order_txid) from outbox_events) >= x.horizon as held
+    from outbox_subscriptions s, (select ${HORIZON} as horizon) x
+    where s.name = ${name}`.execute(db);
+  const sub = found[0];
+  if (!sub) throw new Error(`outbox subscription "${name}" is not registered`);
   const { rows } = await sql<EventRow>`
-    with h as (select ${HORIZON} as horizon),
-      s as (select cursor_txid, cursor_position, pattern from outbox_subscriptions where name = ${name})
-    select h.horizon, s.cursor_txid, s.cursor_position,
-      exists (select 1 from outbox_events l where l.order_txid >= h.horizon and l.type like s.pattern) as held,
-      e.*
-    from h cross join s left join lateral (
-      select order_txid, position, id::text, type, aggregate_type, aggregate_id, payload, occurred_at, request_id
-      from outbox_events
-      where (order_txid, position) > (s.cursor_txid, s.cursor_position)
-        and order_txid < h.horizon
-        and type like s.pattern
-      order by order_txid, position
-      limit ${limit}
-    ) e on true`.execute(db);
-  const first = rows[0];
-  if (!first) throw new Error(`outbox subscription "${name}" is not registered`);
+    select order_txid, position, id::text, type, aggregate_type, aggregate_id, payload, occurred_at, request_id
+    from outbox_events
+    where (order_txid, position) > (${sub.cursor_txid}, ${sub.cursor_position})
+      and order_txid < ${sub.horizon}
+      and type like ${sub.pattern}
+    order by order_txid, position
+    limit ${limit}`.execute(db);
   return {
-    cursor: { txid: first.cursor_txid, position: first.cursor_position },
-    horizon: first.horizon,
-    held: first.held,
-    events: rows
-      .filter((r) => r.order_txid !== null)
-      .map((r) => ({
-        cursor: { txid: r.order_txid!, position: r.position },
-        id: r.id,
-        type: r.type,
-        aggregate: { type: r.aggregate_type, id: r.aggregate_id },
-        payload: r.payload,
-        occurredAt: r.occurred_at,
-        requestId: r.request_id ?? undefined,
-      })),
+    cursor: { txid: sub.cursor_txid, position: sub.cursor_position },
+    horizon: sub.horizon,
+    held: sub.held === true,
+    events: rows.map((r) => ({
+      cursor: { txid: r.order_txid, position: r.position },
+      id: r.id,
+      type: r.type,
+      aggregate: { type: r.aggregate_type, id: r.aggregate_id },
+      payload: r.payload,
+      occurredAt: r.occurred_at,
+      requestId: r.request_id ?? undefined,
+    })),
   };
 }
 

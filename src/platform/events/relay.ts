@@ -6,7 +6,7 @@
 // and two relays overlapping (a leader cut off from the database while another takes over) still
 // deliver each subscription's batches one after the other, in order.
 import { sql } from 'kysely';
-import type { Db, Tx } from '../db/database.ts';
+import { createDatabase, type Database, type Db, type Tx } from '../db/database.ts';
 import type { Logger } from '../observability/logger.ts';
 import { matches } from './event.ts';
 import { LeaderConnection, LOCK_NAMESPACE } from './leader-connection.ts';
@@ -34,6 +34,7 @@ export interface Subscription {
 }
 
 export interface RelayOptions {
+  /** Used while not leading (prune() from a test); the leader has connections of its own. */
   db: Db;
   databaseUrl: string;
   logger: Logger;
@@ -104,6 +105,12 @@ export class Relay {
   /** Local time until which emitters may skip their NOTIFY (set only once the database says so). */
   private awakeUntil = 0;
   private wakingUp = false;
+  /**
+   * The leader's own connections: a relay that queued behind the app's requests for a pooled connection
+   * would fall behind exactly when events come fastest. One per subscription, so a handler that hangs
+   * holds back no other, and one for the rest.
+   */
+  private own?: Database;
 
   constructor(
     private readonly opts: RelayOptions,
@@ -124,6 +131,10 @@ export class Relay {
     return this.leadingNow;
   }
 
+  private get db(): Db {
+    return this.own?.db ?? this.opts.db;
+  }
+
   private get awake(): boolean {
     return Date.now() < this.awakeUntil;
   }
@@ -132,7 +143,7 @@ export class Relay {
   private keepAwake(): void {
     if (this.wakingUp || !this.leadingNow || this.awakeUntil - Date.now() > AWAKE_MS / 2) return;
     this.wakingUp = true;
-    markAwake(this.opts.db, AWAKE_MS)
+    markAwake(this.db, AWAKE_MS)
       // Measured from after the update: the database's deadline has passed by the time the local one has.
       .then(() => {
         if (!this.leadingNow) return;
@@ -147,7 +158,10 @@ export class Relay {
       });
   }
 
-  /** Resolves after the first attempt to lead; the relay then keeps going in the background. */
+  /**
+   * Resolves after the first attempt to lead (once the subscriptions are registered, when it leads); the
+   * relay then keeps going in the background.
+   */
   async start(): Promise<void> {
     let attempted!: () => void;
     const first = new Promise<void>((resolve) => (attempted = resolve));
@@ -178,7 +192,7 @@ export class Relay {
   /** Removes what retention allows now (the leader also does it every prune interval). */
   async prune(): Promise<number> {
     return prune(
-      this.opts.db,
+      this.db,
       Math.floor(this.opts.retentionMs / 1000),
       this.subscriptions.map((s) => s.name),
     );
@@ -192,19 +206,27 @@ export class Relay {
       } catch (err) {
         this.log.warn({ err }, 'outbox relay could not reach the database; trying again');
       }
-      attempted();
-      if (lead && !this.stopped.signal.aborted) await this.lead();
-      else await sleep(this.opts.pollIntervalMs, this.stopped.signal);
+      if (lead && !this.stopped.signal.aborted) await this.lead(attempted);
+      else {
+        attempted();
+        await sleep(this.opts.pollIntervalMs, this.stopped.signal);
+      }
     }
   }
 
-  private async lead(): Promise<void> {
+  /** `ready` is called once the subscriptions are registered (or leading failed). */
+  private async lead(ready: () => void): Promise<void> {
     const term = new AbortController();
     this.term = term;
     this.leadingNow = true;
     this.log.info({ subscriptions: this.subscriptions.map((s) => s.name) }, 'outbox relay leading');
+    const own = createDatabase(this.opts.databaseUrl, Math.min(16, this.subscriptions.length + 1), (err) =>
+      this.log.warn({ err }, 'outbox relay connection error'),
+    );
+    this.own = own;
     try {
-      for (const s of this.subscriptions) await registerSubscription(this.opts.db, s.name, s.like, s.from);
+      for (const s of this.subscriptions) await registerSubscription(own.db, s.name, s.like, s.from);
+      ready();
       await Promise.all([
         ...this.subscriptions.map((s) => this.serve(s, term.signal)),
         this.prunePeriodically(term.signal),
@@ -212,11 +234,14 @@ export class Relay {
     } catch (err) {
       this.log.error({ err }, 'outbox relay failed; handing over');
     } finally {
+      ready();
       this.leadingNow = false;
       this.term = undefined;
       this.awakeUntil = 0;
       // Emitters wake the next leader at once instead of when the mark runs out.
-      await markAsleep(this.opts.db).catch(() => {});
+      await markAsleep(own.db).catch(() => {});
+      this.own = undefined;
+      await own.close().catch((err) => this.log.warn({ err }, 'outbox relay connections did not close'));
       // Closing the session is what releases the lock (when it was not lost already).
       await this.connection.close();
     }
@@ -263,7 +288,7 @@ export class Relay {
     limit: number,
     idle: { savedAt: number },
   ): Promise<{ count: number; full: boolean; held: boolean }> {
-    return this.opts.db.transaction().execute(async (tx) => {
+    return this.db.transaction().execute(async (tx) => {
       // The lock serialises the batches of one subscription across relays; it assigns no transaction id,
       // so the horizon read next is not held back by this transaction. Not waiting for the disk at
       // commit is safe: a commit lost in a database crash loses the handler's effects and the cursor
