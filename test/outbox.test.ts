@@ -12,6 +12,7 @@ import { createEventBus, type EventBus, type EventBusOptions } from '../src/plat
 import { emit } from '../src/platform/events/emit.ts';
 import { type DeliveredEvent, defineEvent, EventError } from '../src/platform/events/event.ts';
 import { outboxLag } from '../src/platform/events/lag.ts';
+import { LeaderConnection } from '../src/platform/events/leader-connection.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { startTestApp } from './helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
@@ -309,6 +310,46 @@ describe('outbox', () => {
     const got = [...nodes[l]!.got, ...nodes[f]!.got];
     assert.equal(got.length, 40);
     assertOncePerChangeInOrder(flat(got));
+  });
+
+  it('records each event once even while two relays both think they lead', async () => {
+    const { db, database } = await openDatabase();
+    await sql`
+      create table overlap_received (
+        seq bigint generated always as identity, event_id uuid not null, aggregate_id text not null,
+        n int not null)`.execute(database.db);
+    // A leader cut off from the database may go on delivering while another has taken over.
+    const tryLead = LeaderConnection.prototype.tryLead;
+    LeaderConnection.prototype.tryLead = async () => true;
+    cleanups.push(async () => {
+      LeaderConnection.prototype.tryLead = tryLead;
+    });
+    const buses = [0, 1].map(() => {
+      const b = bus(database, db.url, { batchSize: 10 });
+      b.subscribe(counted, 'rec', async (e, { tx }) => {
+        await sql`insert into overlap_received (event_id, aggregate_id, n)
+          values (${e.id}, ${e.aggregate.id}, ${e.payload.n})`.execute(tx);
+      });
+      return b;
+    });
+    await Promise.all(buses.map((b) => b.start()));
+    assert.ok(buses.every((b) => b.leading));
+    await Promise.all(
+      ['a', 'b', 'c', 'd'].map(async (id) => {
+        for (let n = 0; n < 50; n++) await emitOne(database, id, n);
+      }),
+    );
+    const received = async () =>
+      (
+        await sql<{ id: string; aggregate: { id: string }; n: number }>`
+          select event_id::text as id, json_build_object('id', aggregate_id) as aggregate, n
+          from overlap_received order by seq`.execute(database.db)
+      ).rows;
+    await waitFor('every event', async () => (await received()).length >= 200);
+    await sleep(300);
+    const rows = await received();
+    assert.equal(rows.length, 200, 'an event was recorded twice');
+    assertOncePerChangeInOrder(rows);
   });
 
   it('does not hold the other subscribers back behind a slow one', async () => {

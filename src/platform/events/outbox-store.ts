@@ -125,11 +125,19 @@ export async function registerSubscription(
     on conflict (name) do update set pattern = excluded.pattern, seen_at = now()`.execute(db);
 }
 
-export async function saveCursor(db: DbOrTx, name: string, cursor: Cursor): Promise<void> {
-  await sql`
+/**
+ * Moves a subscription's cursor from `from` to `to`; answers false, moving nothing, when it is no longer
+ * at `from` (another relay moved it). Also lets the transaction commit without waiting for the disk:
+ * a commit lost in a database crash loses the handler's effects and the cursor together, and the batch
+ * is delivered again.
+ */
+export async function saveCursor(db: DbOrTx, name: string, from: Cursor, to: Cursor): Promise<boolean> {
+  const { rows } = await sql`
     update outbox_subscriptions
-    set cursor_txid = ${cursor.txid}, cursor_position = ${cursor.position}, updated_at = now()
-    where name = ${name}`.execute(db);
+    set cursor_txid = ${to.txid}, cursor_position = ${to.position}, updated_at = now()
+    where name = ${name} and cursor_txid = ${from.txid} and cursor_position = ${from.position}
+    returning set_config('synchronous_commit', 'off', true)`.execute(db);
+  return rows.length === 1;
 }
 
 /** Tells emitters the relay polls for `ms` from now, so they need not wake it. */
