@@ -236,6 +236,32 @@ describe('outbox', () => {
     assertOncePerChangeInOrder(flat(rec.got));
   });
 
+  it('is not held back by a transaction of another database on the same server', async () => {
+    const { db, database } = await openDatabase();
+    const elsewhere = await openDatabase();
+    const b = bus(database, db.url);
+    const rec = recorder();
+    b.subscribe('*', 'rec', rec.handler as (e: DeliveredEvent) => Promise<void>);
+    await b.start();
+    // A writing transaction left open in the other database, older than the event.
+    let end!: () => void;
+    const ended = new Promise<void>((r) => (end = r));
+    let began!: () => void;
+    const hasBegun = new Promise<void>((r) => (began = r));
+    const open = elsewhere.database.db.transaction().execute(async (tx) => {
+      await sql`select pg_current_xact_id()`.execute(tx);
+      began();
+      await ended;
+    });
+    cleanups.push(async () => {
+      end();
+      await open;
+    });
+    await hasBegun;
+    await emitOne(database, 'a', 1);
+    await waitFor('the event', () => rec.got.length >= 1, 3000);
+  });
+
   it('keeps the order of an aggregate whose next change comes from a transaction that began earlier', async () => {
     const { db, database } = await openDatabase();
     const b = bus(database, db.url);

@@ -24,8 +24,31 @@ export function after(a: Cursor, b: Cursor): boolean {
   return a.txid > b.txid || (a.txid === b.txid && a.position > b.position);
 }
 
-// The snapshot's xmin: every transaction with a lower id has ended, committed or not.
-const HORIZON = sql`pg_snapshot_xmin(pg_current_snapshot())::text::bigint`;
+// Below the horizon, every transaction that could write an event has ended, committed or not. The
+// snapshot's xmin would do, but it counts the transactions of every database on the server: a long one
+// elsewhere would hold our events back. So: the oldest transaction still running in this database
+// (taken from the snapshot's in-progress list, matched on the sessions of this database), else the
+// snapshot's xmax. Sessions whose transaction this role may not see (another role, without
+// pg_read_all_stats) and prepared transactions bring back the server-wide xmin.
+const HORIZON = sql`(
+  with s as materialized (select pg_current_snapshot() as snap),
+  here as materialized (
+    select a.backend_xid,
+      coalesce(pg_has_role(a.usesysid, 'USAGE') or pg_has_role('pg_read_all_stats', 'USAGE'), false) as seen
+    from pg_stat_activity a
+    where a.datname = current_database() and a.pid <> pg_backend_pid()
+      and a.backend_type <> 'autovacuum worker')
+  select case
+    when exists (select 1 from here where not seen)
+      or exists (select 1 from pg_prepared_xacts where database = current_database())
+    then pg_snapshot_xmin(s.snap)::text::bigint
+    else least(
+      pg_snapshot_xmax(s.snap)::text::bigint,
+      (select min(x::text::bigint) from pg_snapshot_xip(s.snap) x
+        where x::text::bigint % 4294967296 in (
+          select backend_xid::text::bigint from here where backend_xid is not null)))
+    end
+  from s)`;
 
 export async function insertEvent(db: DbOrTx, event: NewEvent): Promise<void> {
   // The wake-up rides along, unless the relay polls now: NOTIFY is sent only at commit, and equal
