@@ -12,6 +12,7 @@ import { createEventBus, type EventBus, type EventBusOptions } from '../src/plat
 import { emit } from '../src/platform/events/emit.ts';
 import { type DeliveredEvent, defineEvent, EventError } from '../src/platform/events/event.ts';
 import { outboxLag } from '../src/platform/events/lag.ts';
+import { LeaderConnection } from '../src/platform/events/leader-connection.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { startTestApp } from './helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
@@ -235,6 +236,32 @@ describe('outbox', () => {
     assertOncePerChangeInOrder(flat(rec.got));
   });
 
+  it('is not held back by a transaction of another database on the same server', async () => {
+    const { db, database } = await openDatabase();
+    const elsewhere = await openDatabase();
+    const b = bus(database, db.url);
+    const rec = recorder();
+    b.subscribe('*', 'rec', rec.handler as (e: DeliveredEvent) => Promise<void>);
+    await b.start();
+    // A writing transaction left open in the other database, older than the event.
+    let end!: () => void;
+    const ended = new Promise<void>((r) => (end = r));
+    let began!: () => void;
+    const hasBegun = new Promise<void>((r) => (began = r));
+    const open = elsewhere.database.db.transaction().execute(async (tx) => {
+      await sql`select pg_current_xact_id()`.execute(tx);
+      began();
+      await ended;
+    });
+    cleanups.push(async () => {
+      end();
+      await open;
+    });
+    await hasBegun;
+    await emitOne(database, 'a', 1);
+    await waitFor('the event', () => rec.got.length >= 1, 3000);
+  });
+
   it('keeps the order of an aggregate whose next change comes from a transaction that began earlier', async () => {
     const { db, database } = await openDatabase();
     const b = bus(database, db.url);
@@ -311,6 +338,46 @@ describe('outbox', () => {
     assertOncePerChangeInOrder(flat(got));
   });
 
+  it('records each event once even while two relays both think they lead', async () => {
+    const { db, database } = await openDatabase();
+    await sql`
+      create table overlap_received (
+        seq bigint generated always as identity, event_id uuid not null, aggregate_id text not null,
+        n int not null)`.execute(database.db);
+    // A leader cut off from the database may go on delivering while another has taken over.
+    const tryLead = LeaderConnection.prototype.tryLead;
+    LeaderConnection.prototype.tryLead = async () => true;
+    cleanups.push(async () => {
+      LeaderConnection.prototype.tryLead = tryLead;
+    });
+    const buses = [0, 1].map(() => {
+      const b = bus(database, db.url, { batchSize: 10 });
+      b.subscribe(counted, 'rec', async (e, { tx }) => {
+        await sql`insert into overlap_received (event_id, aggregate_id, n)
+          values (${e.id}, ${e.aggregate.id}, ${e.payload.n})`.execute(tx);
+      });
+      return b;
+    });
+    await Promise.all(buses.map((b) => b.start()));
+    assert.ok(buses.every((b) => b.leading));
+    await Promise.all(
+      ['a', 'b', 'c', 'd'].map(async (id) => {
+        for (let n = 0; n < 50; n++) await emitOne(database, id, n);
+      }),
+    );
+    const received = async () =>
+      (
+        await sql<{ id: string; aggregate: { id: string }; n: number }>`
+          select event_id::text as id, json_build_object('id', aggregate_id) as aggregate, n
+          from overlap_received order by seq`.execute(database.db)
+      ).rows;
+    await waitFor('every event', async () => (await received()).length >= 200);
+    await sleep(300);
+    const rows = await received();
+    assert.equal(rows.length, 200, 'an event was recorded twice');
+    assertOncePerChangeInOrder(rows);
+  });
+
   it('does not hold the other subscribers back behind a slow one', async () => {
     const { db, database } = await openDatabase();
     const b = bus(database, db.url);
@@ -327,10 +394,13 @@ describe('outbox', () => {
     await b.start();
     for (let n = 0; n < 10; n++) await emitOne(database, 'a', n);
     await waitFor('the fast subscriber', () => fast.got.length >= 10);
+    // Its handler runs before its batch commits: its progress follows a moment later.
+    const lag = await waitFor('the progress of the fast subscriber', async () => {
+      const l = await outboxLag(database.db);
+      return l.subscribers.find((s) => s.name === 'fast')?.pending === 0 ? l : undefined;
+    });
     assert.equal(slow.got.length, 0);
-    const lag = await outboxLag(database.db);
     assert.equal(lag.subscribers.find((s) => s.name === 'slow')?.pending, 10);
-    assert.equal(lag.subscribers.find((s) => s.name === 'fast')?.pending, 0);
     assert.equal(lag.pending, 10);
     assert.ok(lag.oldestSeconds > 0);
     release();
@@ -353,7 +423,8 @@ describe('outbox', () => {
     });
     await b.start();
     for (let n = 0; n < 6; n++) await emitOne(database, 'a', n);
-    await waitFor('the last event', () => rec.got.some((e) => e.payload.n === 5), 30_000);
+    // Its handler runs before the batch commits: wait for the subscriber's progress instead.
+    await waitFor('the last event', async () => (await outboxLag(database.db)).pending === 0, 30_000);
     assert.equal(tries, 3);
     assert.deepEqual([...new Set(rec.got.map((e) => e.payload.n))], [0, 1, 2, 3, 4, 5]);
     const { rows } = await sql<{ n: number }>`select n from flaky_seen order by n`.execute(database.db);

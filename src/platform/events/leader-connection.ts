@@ -4,8 +4,8 @@ import pg from 'pg';
 import type { Logger } from '../observability/logger.ts';
 import { OUTBOX_CHANNEL } from './outbox-store.ts';
 
-/** Keys of the relay's advisory locks ('outb'): (NS, 0) is the leader lock. */
-export const LOCK_NAMESPACE = 0x6f757462;
+/** Key of the leader lock (a session advisory lock): (NS, 0), NS spelling "outb". */
+const LOCK_NAMESPACE = 0x6f757462;
 
 export class LeaderConnection {
   private client?: pg.Client;

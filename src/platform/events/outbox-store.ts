@@ -24,8 +24,31 @@ export function after(a: Cursor, b: Cursor): boolean {
   return a.txid > b.txid || (a.txid === b.txid && a.position > b.position);
 }
 
-// The snapshot's xmin: every transaction with a lower id has ended, committed or not.
-const HORIZON = sql`pg_snapshot_xmin(pg_current_snapshot())::text::bigint`;
+// Below the horizon, every transaction that could write an event has ended, committed or not. The
+// snapshot's xmin would do, but it counts the transactions of every database on the server: a long one
+// elsewhere would hold our events back. So: the oldest transaction still running in this database
+// (taken from the snapshot's in-progress list, matched on the sessions of this database), else the
+// snapshot's xmax. Sessions whose transaction this role may not see (another role, without
+// pg_read_all_stats) and prepared transactions bring back the server-wide xmin.
+const HORIZON = sql`(
+  with s as materialized (select pg_current_snapshot() as snap),
+  here as materialized (
+    select a.backend_xid,
+      coalesce(pg_has_role(a.usesysid, 'USAGE') or pg_has_role('pg_read_all_stats', 'USAGE'), false) as seen
+    from pg_stat_activity a
+    where a.datname = current_database() and a.pid <> pg_backend_pid()
+      and a.backend_type <> 'autovacuum worker')
+  select case
+    when exists (select 1 from here where not seen)
+      or exists (select 1 from pg_prepared_xacts where database = current_database())
+    then pg_snapshot_xmin(s.snap)::text::bigint
+    else least(
+      pg_snapshot_xmax(s.snap)::text::bigint,
+      (select min(x::text::bigint) from pg_snapshot_xip(s.snap) x
+        where x::text::bigint % 4294967296 in (
+          select backend_xid::text::bigint from here where backend_xid is not null)))
+    end
+  from s)`;
 
 export async function insertEvent(db: DbOrTx, event: NewEvent): Promise<void> {
   // The wake-up rides along, unless the relay polls now: NOTIFY is sent only at commit, and equal
@@ -50,11 +73,7 @@ export async function insertEvent(db: DbOrTx, event: NewEvent): Promise<void> {
 }
 
 interface EventRow {
-  horizon: number;
-  cursor_txid: number;
-  cursor_position: number;
-  held: boolean;
-  order_txid: number | null;
+  order_txid: number;
   position: number;
   id: string;
   type: string;
@@ -71,44 +90,48 @@ export interface Batch {
   events: StoredEvent[];
   /** Every event with an order_txid below this one is visible for good. */
   horizon: number;
-  /** Committed events past the horizon wait for an older transaction still running. */
+  /** Committed events (of any type) past the horizon wait for an older transaction still running. */
   held: boolean;
 }
 
 /** The next events after a subscription's cursor whose type is LIKE its pattern, in delivery order. */
 export async function readBatch(db: DbOrTx, name: string, limit: number): Promise<Batch> {
+  // Two statements, so the read below is planned for the actual cursor and horizon: planned blind, it
+  // could sort a whole backlog to return its first rows. max() always walks the index from its end.
+  const { rows: found } = await sql<{
+    cursor_txid: number;
+    cursor_position: number;
+    pattern: string;
+    horizon: number;
+    held: boolean | null;
+  }>`
+    select s.cursor_txid, s.cursor_position, s.pattern, x.horizon,
+      (select max(order_txid) from outbox_events) >= x.horizon as held
+    from outbox_subscriptions s, (select ${HORIZON} as horizon) x
+    where s.name = ${name}`.execute(db);
+  const sub = found[0];
+  if (!sub) throw new Error(`outbox subscription "${name}" is not registered`);
   const { rows } = await sql<EventRow>`
-    with h as (select ${HORIZON} as horizon),
-      s as (select cursor_txid, cursor_position, pattern from outbox_subscriptions where name = ${name})
-    select h.horizon, s.cursor_txid, s.cursor_position,
-      exists (select 1 from outbox_events l where l.order_txid >= h.horizon and l.type like s.pattern) as held,
-      e.*
-    from h cross join s left join lateral (
-      select order_txid, position, id::text, type, aggregate_type, aggregate_id, payload, occurred_at, request_id
-      from outbox_events
-      where (order_txid, position) > (s.cursor_txid, s.cursor_position)
-        and order_txid < h.horizon
-        and type like s.pattern
-      order by order_txid, position
-      limit ${limit}
-    ) e on true`.execute(db);
-  const first = rows[0];
-  if (!first) throw new Error(`outbox subscription "${name}" is not registered`);
+    select order_txid, position, id::text, type, aggregate_type, aggregate_id, payload, occurred_at, request_id
+    from outbox_events
+    where (order_txid, position) > (${sub.cursor_txid}, ${sub.cursor_position})
+      and order_txid < ${sub.horizon}
+      and type like ${sub.pattern}
+    order by order_txid, position
+    limit ${limit}`.execute(db);
   return {
-    cursor: { txid: first.cursor_txid, position: first.cursor_position },
-    horizon: first.horizon,
-    held: first.held,
-    events: rows
-      .filter((r) => r.order_txid !== null)
-      .map((r) => ({
-        cursor: { txid: r.order_txid!, position: r.position },
-        id: r.id,
-        type: r.type,
-        aggregate: { type: r.aggregate_type, id: r.aggregate_id },
-        payload: r.payload,
-        occurredAt: r.occurred_at,
-        requestId: r.request_id ?? undefined,
-      })),
+    cursor: { txid: sub.cursor_txid, position: sub.cursor_position },
+    horizon: sub.horizon,
+    held: sub.held === true,
+    events: rows.map((r) => ({
+      cursor: { txid: r.order_txid, position: r.position },
+      id: r.id,
+      type: r.type,
+      aggregate: { type: r.aggregate_type, id: r.aggregate_id },
+      payload: r.payload,
+      occurredAt: r.occurred_at,
+      requestId: r.request_id ?? undefined,
+    })),
   };
 }
 
@@ -125,11 +148,19 @@ export async function registerSubscription(
     on conflict (name) do update set pattern = excluded.pattern, seen_at = now()`.execute(db);
 }
 
-export async function saveCursor(db: DbOrTx, name: string, cursor: Cursor): Promise<void> {
-  await sql`
+/**
+ * Moves a subscription's cursor from `from` to `to`; answers false, moving nothing, when it is no longer
+ * at `from` (another relay moved it). Also lets the transaction commit without waiting for the disk:
+ * a commit lost in a database crash loses the handler's effects and the cursor together, and the batch
+ * is delivered again.
+ */
+export async function saveCursor(db: DbOrTx, name: string, from: Cursor, to: Cursor): Promise<boolean> {
+  const { rows } = await sql`
     update outbox_subscriptions
-    set cursor_txid = ${cursor.txid}, cursor_position = ${cursor.position}, updated_at = now()
-    where name = ${name}`.execute(db);
+    set cursor_txid = ${to.txid}, cursor_position = ${to.position}, updated_at = now()
+    where name = ${name} and cursor_txid = ${from.txid} and cursor_position = ${from.position}
+    returning set_config('synchronous_commit', 'off', true)`.execute(db);
+  return rows.length === 1;
 }
 
 /** Tells emitters the relay polls for `ms` from now, so they need not wake it. */

@@ -1,15 +1,14 @@
 // Delivers committed outbox events to each subscription, in order, at least once. One node relays at a
 // time: the one holding the leader lock; the others try again every poll interval and take over within
 // about one when the leader dies. Each subscription has its own loop and cursor, so a slow or new one
-// holds back no other. A batch is delivered in one transaction that also moves the cursor, under a
-// lock of that subscription: a handler that writes through that transaction takes effect exactly once,
-// and two relays overlapping (a leader cut off from the database while another takes over) still
-// deliver each subscription's batches one after the other, in order.
-import { sql } from 'kysely';
-import type { Db, Tx } from '../db/database.ts';
+// holds back no other. A batch is delivered in one transaction that also moves the cursor (only from
+// where the batch was read): a handler that writes through that transaction takes effect exactly once,
+// and two relays overlapping (a leader cut off from the database while another takes over) cannot
+// commit the same batch twice or out of order.
+import { createDatabase, type Database, type Db, type Tx } from '../db/database.ts';
 import type { Logger } from '../observability/logger.ts';
 import { matches } from './event.ts';
-import { LeaderConnection, LOCK_NAMESPACE } from './leader-connection.ts';
+import { LeaderConnection } from './leader-connection.ts';
 import {
   after,
   type Cursor,
@@ -34,6 +33,7 @@ export interface Subscription {
 }
 
 export interface RelayOptions {
+  /** Used while not leading (prune() from a test); the leader has connections of its own. */
   db: Db;
   databaseUrl: string;
   logger: Logger;
@@ -46,7 +46,6 @@ export interface RelayOptions {
   pruneIntervalMs: number;
 }
 
-const SUBSCRIPTION_LOCKS = LOCK_NAMESPACE + 1;
 /** While committed events wait on an older transaction, look again this soon, doubling up to the interval. */
 const HELD_RETRY_MS = 2;
 const MAX_BACKOFF_MS = 30_000;
@@ -58,6 +57,12 @@ const AWAKE_POLL_MS = 10;
 const AWAKE_MS = 1000;
 /** A subscription with nothing new saves its cursor (moved up to the horizon) at most this often. */
 const IDLE_SAVE_MS = 200;
+
+class CursorMoved extends Error {
+  constructor(subscription: string) {
+    super(`the cursor of "${subscription}" moved while its batch was delivered`);
+  }
+}
 
 /** A wake-up that is not lost when it comes while nobody waits. */
 class Wake {
@@ -104,6 +109,12 @@ export class Relay {
   /** Local time until which emitters may skip their NOTIFY (set only once the database says so). */
   private awakeUntil = 0;
   private wakingUp = false;
+  /**
+   * The leader's own connections: a relay that queued behind the app's requests for a pooled connection
+   * would fall behind exactly when events come fastest. One per subscription, so a handler that hangs
+   * holds back no other, and one for the rest.
+   */
+  private own?: Database;
 
   constructor(
     private readonly opts: RelayOptions,
@@ -124,6 +135,10 @@ export class Relay {
     return this.leadingNow;
   }
 
+  private get db(): Db {
+    return this.own?.db ?? this.opts.db;
+  }
+
   private get awake(): boolean {
     return Date.now() < this.awakeUntil;
   }
@@ -132,7 +147,7 @@ export class Relay {
   private keepAwake(): void {
     if (this.wakingUp || !this.leadingNow || this.awakeUntil - Date.now() > AWAKE_MS / 2) return;
     this.wakingUp = true;
-    markAwake(this.opts.db, AWAKE_MS)
+    markAwake(this.db, AWAKE_MS)
       // Measured from after the update: the database's deadline has passed by the time the local one has.
       .then(() => {
         if (!this.leadingNow) return;
@@ -147,7 +162,10 @@ export class Relay {
       });
   }
 
-  /** Resolves after the first attempt to lead; the relay then keeps going in the background. */
+  /**
+   * Resolves after the first attempt to lead (once the subscriptions are registered, when it leads); the
+   * relay then keeps going in the background.
+   */
   async start(): Promise<void> {
     let attempted!: () => void;
     const first = new Promise<void>((resolve) => (attempted = resolve));
@@ -178,7 +196,7 @@ export class Relay {
   /** Removes what retention allows now (the leader also does it every prune interval). */
   async prune(): Promise<number> {
     return prune(
-      this.opts.db,
+      this.db,
       Math.floor(this.opts.retentionMs / 1000),
       this.subscriptions.map((s) => s.name),
     );
@@ -192,19 +210,27 @@ export class Relay {
       } catch (err) {
         this.log.warn({ err }, 'outbox relay could not reach the database; trying again');
       }
-      attempted();
-      if (lead && !this.stopped.signal.aborted) await this.lead();
-      else await sleep(this.opts.pollIntervalMs, this.stopped.signal);
+      if (lead && !this.stopped.signal.aborted) await this.lead(attempted);
+      else {
+        attempted();
+        await sleep(this.opts.pollIntervalMs, this.stopped.signal);
+      }
     }
   }
 
-  private async lead(): Promise<void> {
+  /** `ready` is called once the subscriptions are registered (or leading failed). */
+  private async lead(ready: () => void): Promise<void> {
     const term = new AbortController();
     this.term = term;
     this.leadingNow = true;
     this.log.info({ subscriptions: this.subscriptions.map((s) => s.name) }, 'outbox relay leading');
+    const own = createDatabase(this.opts.databaseUrl, Math.min(16, this.subscriptions.length + 1), (err) =>
+      this.log.warn({ err }, 'outbox relay connection error'),
+    );
+    this.own = own;
     try {
-      for (const s of this.subscriptions) await registerSubscription(this.opts.db, s.name, s.like, s.from);
+      for (const s of this.subscriptions) await registerSubscription(own.db, s.name, s.like, s.from);
+      ready();
       await Promise.all([
         ...this.subscriptions.map((s) => this.serve(s, term.signal)),
         this.prunePeriodically(term.signal),
@@ -212,11 +238,14 @@ export class Relay {
     } catch (err) {
       this.log.error({ err }, 'outbox relay failed; handing over');
     } finally {
+      ready();
       this.leadingNow = false;
       this.term = undefined;
       this.awakeUntil = 0;
       // Emitters wake the next leader at once instead of when the mark runs out.
-      await markAsleep(this.opts.db).catch(() => {});
+      await markAsleep(own.db).catch(() => {});
+      this.own = undefined;
+      await own.close().catch((err) => this.log.warn({ err }, 'outbox relay connections did not close'));
       // Closing the session is what releases the lock (when it was not lost already).
       await this.connection.close();
     }
@@ -236,6 +265,10 @@ export class Relay {
         outcome = await this.deliverBatch(s, failures ? 1 : this.opts.batchSize, idle);
         failures = 0;
       } catch (err) {
+        if (err instanceof CursorMoved) {
+          this.log.warn({ subscription: s.name }, 'another outbox relay delivered this batch; reading again');
+          continue;
+        }
         failures++;
         const backoff = Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(failures, 16));
         this.log.error({ err, subscription: s.name, failures }, 'outbox delivery failed; trying again');
@@ -258,31 +291,31 @@ export class Relay {
     }
   }
 
-  private deliverBatch(
+  private async deliverBatch(
     s: Subscription,
     limit: number,
     idle: { savedAt: number },
   ): Promise<{ count: number; full: boolean; held: boolean }> {
-    return this.opts.db.transaction().execute(async (tx) => {
-      // The lock serialises the batches of one subscription across relays; it assigns no transaction id,
-      // so the horizon read next is not held back by this transaction. Not waiting for the disk at
-      // commit is safe: a commit lost in a database crash loses the handler's effects and the cursor
-      // together, and the batch is delivered again.
-      await sql`select set_config('synchronous_commit', 'off', true),
-        pg_advisory_xact_lock(${SUBSCRIPTION_LOCKS}, hashtext(${s.name}))`.execute(tx);
-      const batch = await readBatch(tx, s.name, limit);
-      const count = batch.events.length;
-      if (count) await s.deliver(batch.events, tx);
-      const full = count === limit;
-      // A batch short of the limit took everything below the horizon: the cursor moves up to it, so later
-      // looks do not scan events of other types again.
-      const next: Cursor = full ? batch.events.at(-1)!.cursor : { txid: batch.horizon, position: 0 };
-      if (after(next, batch.cursor) && (count || Date.now() - idle.savedAt >= IDLE_SAVE_MS)) {
-        await saveCursor(tx, s.name, next);
-        idle.savedAt = Date.now();
-      }
-      return { count, full, held: batch.held && !full };
-    });
+    // Read outside the delivery transaction, which then moves the cursor only from where it was read:
+    // a relay overlapping this one (a leader cut off from the database while another took over) makes
+    // one of them roll back, its handler's writes with it, so batches stay in order and take effect once.
+    const batch = await readBatch(this.db, s.name, limit);
+    const count = batch.events.length;
+    const full = count === limit;
+    // A batch short of the limit took everything below the horizon: the cursor moves up to it, so later
+    // looks do not scan events of other types again.
+    const next: Cursor = full ? batch.events.at(-1)!.cursor : { txid: batch.horizon, position: 0 };
+    if (count) {
+      await this.db.transaction().execute(async (tx) => {
+        await s.deliver(batch.events, tx);
+        if (!(await saveCursor(tx, s.name, batch.cursor, next))) throw new CursorMoved(s.name);
+      });
+      idle.savedAt = Date.now();
+    } else if (after(next, batch.cursor) && Date.now() - idle.savedAt >= IDLE_SAVE_MS) {
+      await saveCursor(this.db, s.name, batch.cursor, next);
+      idle.savedAt = Date.now();
+    }
+    return { count, full, held: batch.held && !full };
   }
 
   private async prunePeriodically(signal: AbortSignal): Promise<void> {
