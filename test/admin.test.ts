@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { uuidv7 } from 'uuidv7';
 import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
+import { eventsDelivered } from './helpers/events.ts';
 import { assertProblem, badFields } from './helpers/problems.ts';
 import { openEvents } from './helpers/sse.ts';
 import { TEST_JWT_SECRET } from './helpers/tokens.ts';
@@ -296,6 +297,8 @@ describe('videos of a hidden or deleted account', () => {
       for (const url of before) assert.equal((await fetchMedia(url)).status, 200, url);
 
       assert.equal((await patch(admin.access_token, owner.id, { status })).status, 200);
+      // The videos module moves their access epochs when it hears of the change.
+      await eventsDelivered(t);
       for (const id of [shown, unlisted]) {
         for (const token of [undefined, viewer.access_token]) {
           const gone = await getVideo(id, token);
@@ -314,6 +317,7 @@ describe('videos of a hidden or deleted account', () => {
       for (const url of before) assertProblem(await fetchMedia(url), 404, 'VIDEO_NOT_FOUND');
 
       assert.equal((await patch(admin.access_token, owner.id, { status: 'active' })).status, 200);
+      await eventsDelivered(t);
       for (const id of [shown, unlisted]) {
         assert.equal((await getVideo(id)).status, 200);
         for (const url of await mediaUrls(id)) assert.equal((await fetchMedia(url)).status, 200, url);

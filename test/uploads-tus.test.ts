@@ -9,8 +9,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { expireUploadsJobName } from '../src/modules/uploads/index.ts';
-import { outboxLag } from '../src/platform/events/lag.ts';
 import { registerUser, startTestApp, type TestApp } from './helpers/app.ts';
+import { eventsDelivered } from './helpers/events.ts';
 import { assertProblem } from './helpers/problems.ts';
 import {
   createUpload,
@@ -34,7 +34,7 @@ async function dirs() {
  * (processing is scheduled by the transcoding module when it hears of the upload).
  */
 async function processJobs(t: TestApp, videoId: string): Promise<number> {
-  await waitForRelay(t);
+  await eventsDelivered(t);
   // The jobs view hides payloads: graphile-worker's own tables have them.
   const { rows } = await sql<{ n: number }>`
     select count(*)::int as n from graphile_worker._private_jobs j
@@ -43,14 +43,6 @@ async function processJobs(t: TestApp, videoId: string): Promise<number> {
     t.app.database.db,
   );
   return rows[0]!.n;
-}
-
-async function waitForRelay(t: TestApp): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while ((await outboxLag(t.app.database.db)).pending > 0) {
-    if (Date.now() > deadline) throw new Error('events still undelivered after 10 s');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** The stored source, read back whole. */
