@@ -26,6 +26,7 @@ create index outbox_events_aggregate_idx on outbox_events (aggregate_type, aggre
 
 -- One row per named subscriber (the NATS relay is one too): how far it has been delivered.
 create table outbox_subscriptions (
+  -- Its index serves the relay's look-up of one subscription's cursor and the cursor's update.
   name text primary key,
   -- The event types it takes, as a LIKE pattern (`video.%`), so lag counts only what it will receive.
   pattern text not null,
@@ -41,6 +42,7 @@ create table outbox_subscriptions (
 -- While events flow the relay polls on its own, and says so here; emit sends its NOTIFY wake-up only when
 -- the relay is not polling, because a NOTIFY makes committing transactions take turns (no group commit).
 create table outbox_relay (
+  -- One row; its index only keeps it one.
   singleton boolean primary key default true check (singleton),
   -- The relay polls at least until then.
   awake_until timestamptz not null default '-infinity'

@@ -27,8 +27,9 @@ export interface SubscribeOptions {
 }
 
 export interface EventBusOptions {
+  /** The app's database: prune() uses it on a node that does not relay. */
   db: Db;
-  /** For the relay's own connection (leader lock, LISTEN). */
+  /** For the relay's own connections: the leader lock and LISTEN, and the leader's delivery pool. */
   databaseUrl: string;
   logger: Logger;
   /** Also relay every event to NATS JetStream. */
@@ -68,9 +69,10 @@ export function createEventBus(opts: EventBusOptions): EventBus {
   const subscriptions: Subscription[] = [];
   let relay: Relay | undefined;
   let publisher: JetStreamPublisher | undefined;
+  let started = false;
 
   const add = (s: Subscription) => {
-    if (relay) throw new EventError(`subscriber "${s.name}" added after the event bus started`);
+    if (started) throw new EventError(`subscriber "${s.name}" added after the event bus started`);
     if (subscriptions.some((x) => x.name === s.name)) {
       throw new EventError(`subscriber "${s.name}" is registered twice`);
     }
@@ -123,7 +125,8 @@ export function createEventBus(opts: EventBusOptions): EventBus {
       });
     },
     async start() {
-      if (opts.nats && !publisher) {
+      if (started) return;
+      if (opts.nats) {
         const p = new JetStreamPublisher(opts.nats, opts.logger.child({ area: 'vireo:events' }));
         publisher = p;
         add({
@@ -134,6 +137,7 @@ export function createEventBus(opts: EventBusOptions): EventBus {
           deliver: (events) => p.publish(events),
         });
       }
+      started = true;
       await relayOf().start();
     },
     async stop() {

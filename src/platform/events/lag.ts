@@ -9,7 +9,7 @@ export function outboxLag(db: DbOrTx): Promise<OutboxLag> {
   return readLag(db);
 }
 
-/** Gauges read from the database at scrape time: one query per scrape feeds them all. */
+/** Gauges read from the database at scrape time: one reading per scrape feeds them all. */
 export function registerOutboxMetrics(registry: client.Registry, db: DbOrTx): void {
   let reading: Promise<OutboxLag | undefined> | undefined;
   // The gauges of one scrape are collected together and share one reading. A failed reading leaves

@@ -175,8 +175,8 @@ export class Relay {
 
   /**
    * Finishes the batches being delivered, then lets go of the leader lock. A handler still running
-   * after `timeoutMs` is left behind: its transaction keeps its subscription locked, so the next leader
-   * waits for it (or for this process to end) before delivering that subscription again.
+   * after `timeoutMs` is left behind: should it finish once another node relays, its transaction finds
+   * the cursor moved and rolls back.
    */
   async stop(timeoutMs: number): Promise<boolean> {
     this.stopped.abort();
