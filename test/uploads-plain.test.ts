@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { type ApiResponse, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
+import { eventsDelivered } from './helpers/events.ts';
 import { assertProblem } from './helpers/problems.ts';
 
 const MiB = 1024 * 1024;
@@ -33,6 +34,8 @@ function form(fields: Array<[string, string | { data: Buffer; filename: string }
 }
 
 async function processJobs(t: TestApp, videoId: string): Promise<number> {
+  // Processing is scheduled by the transcoding module when it hears of the upload.
+  await eventsDelivered(t);
   // The jobs view hides payloads: graphile-worker's own tables have them.
   const { rows } = await sql<{ n: number }>`
     select count(*)::int as n from graphile_worker._private_jobs j
