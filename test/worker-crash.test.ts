@@ -18,6 +18,7 @@ import { createLogger } from '../src/platform/observability/logger.ts';
 import { registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { makeClip, tempDir } from './helpers/media.ts';
+import { groupMembers } from './helpers/worker-process.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -30,20 +31,6 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T 
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
     await sleep(50);
   }
-}
-
-/** Live (not zombie) processes of a process group, from /proc. */
-async function groupMembers(pgid: number): Promise<Array<{ pid: number; comm: string }>> {
-  const found: Array<{ pid: number; comm: string }> = [];
-  for (const entry of await fs.readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await fs.readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    if (!stat) continue;
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const [state, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (state !== 'Z' && Number(group) === pgid) found.push({ pid: Number(entry), comm });
-  }
-  return found;
 }
 
 interface WorkerProcess {
