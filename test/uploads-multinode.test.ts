@@ -34,14 +34,17 @@ async function waitFor(what: string, probe: () => Promise<boolean> | boolean, ms
   }
 }
 
-/** Advisory locks granted in a database, by anyone. */
+/**
+ * Advisory locks with one bigint key (what upload locks are) granted in a database, by anyone. Locks
+ * with two integer keys (objsubid 2) are other parts' (the event relay's leader lock, worker markers).
+ */
 async function advisoryLocks(url: string): Promise<number> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
     const { rows } = await c.query<{ n: number }>(
       `select count(*)::int as n from pg_locks l join pg_database d on d.oid = l.database
-       where l.locktype = 'advisory' and l.granted and d.datname = current_database()`,
+       where l.locktype = 'advisory' and l.objsubid = 1 and l.granted and d.datname = current_database()`,
     );
     return rows[0]!.n;
   } finally {
