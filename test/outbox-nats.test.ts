@@ -21,9 +21,9 @@ import { emit } from '../src/platform/events/emit.ts';
 import { defineEvent } from '../src/platform/events/event.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { waitFor } from './helpers/wait.ts';
 
 const NATS_URL = process.env.NATS_TEST_URL ?? 'nats://127.0.0.1:4222';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const logger = createLogger(process.env.VIREO_TEST_LOG ?? 'silent');
 
 async function natsAnswers(): Promise<boolean> {
@@ -41,16 +41,6 @@ async function natsAnswers(): Promise<boolean> {
 const available = await natsAnswers();
 const skip = available ? false : `no NATS JetStream server answers on ${NATS_URL}`;
 if (skip) console.log(`# outbox-nats: skipped: ${skip}`);
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value as T;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 const uploaded = defineEvent({ type: 'video.uploaded', payload: z.object({ n: z.number().int() }) });
 const created = defineEvent({ type: 'user.created', payload: z.object({ n: z.number().int() }) });

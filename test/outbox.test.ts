@@ -16,20 +16,11 @@ import { LeaderConnection } from '../src/platform/events/leader-connection.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { startTestApp } from './helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { waitFor } from './helpers/wait.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const logger = createLogger(process.env.VIREO_TEST_LOG ?? 'silent');
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value as T;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 const counted = defineEvent({ type: 'test.counted', payload: z.object({ n: z.number().int() }) });
 const other = defineEvent({ type: 'other.happened', payload: z.object({ n: z.number().int() }) });
