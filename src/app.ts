@@ -5,10 +5,15 @@ import { sql } from 'kysely';
 import type { Config } from './config.ts';
 import { type AccountsService, accountsModule } from './modules/accounts/index.ts';
 import { adminModule } from './modules/admin/index.ts';
+import { auditModule } from './modules/audit/index.ts';
+import { channelsModule } from './modules/channels/index.ts';
+import { discoveryModule } from './modules/discovery/index.ts';
 import { playbackModule } from './modules/playback/index.ts';
 import { transcodingModule } from './modules/transcoding/index.ts';
 import { uploadsModule } from './modules/uploads/index.ts';
 import { type VideosService, videosModule } from './modules/videos/index.ts';
+import { viewsModule } from './modules/views/index.ts';
+import { webhooksModule } from './modules/webhooks/index.ts';
 import { createDatabase, type Database } from './platform/db/database.ts';
 import { EmbeddedPostgres } from './platform/db/embedded-postgres.ts';
 import { isMigrated, migrate, readMigrations } from './platform/db/migrator.ts';
@@ -40,10 +45,15 @@ import { VERSION } from './version.ts';
 /** Every module, in build order: a module may use the services of those before it. */
 export const MODULES: ModuleDefinition[] = [
   accountsModule,
+  auditModule,
   videosModule,
+  channelsModule,
   uploadsModule,
   transcodingModule,
   playbackModule,
+  viewsModule,
+  discoveryModule,
+  webhooksModule,
   adminModule,
 ];
 

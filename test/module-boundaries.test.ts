@@ -22,6 +22,10 @@ export const TABLE_OWNERS: Record<string, string> = {
   sessions: 'accounts',
   refresh_tokens: 'accounts',
   videos: 'videos',
+  channels: 'channels',
+  channel_memberships: 'channels',
+  video_stats: 'views',
+  audit_log: 'audit',
   upload_reservations: 'uploads',
 };
 

@@ -37,6 +37,9 @@ function video(visibility: Visibility, playable: boolean, ownerStatus: OwnerStat
     playback_version: playable ? 1 : null,
     owner_status: ownerStatus,
     access_epoch: 3,
+    publication: 'published' as const,
+    hidden: false,
+    access_tier: 0 as const,
   };
 }
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { uuidv7 } from 'uuidv7';
 import type { RateLimits } from '../../config.ts';
-import type { Db, DbOrTx } from '../../platform/db/database.ts';
+import type { Db, DbOrTx, Tx } from '../../platform/db/database.ts';
 import { DomainError } from '../../platform/errors/domain-error.ts';
 import { emit } from '../../platform/events/emit.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
@@ -70,9 +70,20 @@ export class AccountsService {
   // bounds staleness should a notification ever be missed.
   private readonly sessions = new BoundedCache<SessionEntry>(20_000, 10_000);
 
+  /** Run in the transaction that creates a user (modules built later make what each account has). */
+  private readonly userCreatedHooks: ((tx: Tx, user: UserRow) => Promise<void>)[] = [];
+
   constructor(private readonly deps: AccountsDeps) {
     deps.hub?.subscribe(ACCOUNTS_TOPIC, (change) => this.forget(change as AccountChange));
     deps.hub?.onReset(() => this.sessions.clear());
+  }
+
+  /**
+   * `hook` runs in the transaction that creates each user, so that what every account has (its
+   * channel) exists exactly when the account does.
+   */
+  onUserCreated(hook: (tx: Tx, user: UserRow) => Promise<void>): void {
+    this.userCreatedHooks.push(hook);
   }
 
   async register(
@@ -101,14 +112,18 @@ export class AccountsService {
     assertPasswordAllowed(input.password, input);
     const password_hash = await hashPassword(input.password);
     try {
-      return await repo.insertUser(this.deps.db, {
-        id: uuidv7(),
-        username: input.username,
-        email: input.email,
-        password_hash,
-        display_name: input.display_name ?? input.username,
-        role: input.role,
-        status: 'active',
+      return await this.deps.db.transaction().execute(async (tx) => {
+        const user = await repo.insertUser(tx, {
+          id: uuidv7(),
+          username: input.username,
+          email: input.email,
+          password_hash,
+          display_name: input.display_name ?? input.username,
+          role: input.role,
+          status: 'active',
+        });
+        for (const hook of this.userCreatedHooks) await hook(tx, user);
+        return user;
       });
     } catch (err) {
       if (err instanceof pg.DatabaseError && err.code === '23505') {

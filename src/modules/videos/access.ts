@@ -1,34 +1,44 @@
 // Who may see what: every decision about a video's viewers, pure over the video, its owner's account
 // status, the caller and what the caller presented. Services read the rows and act on the answers.
+// The order is the catalog's: hidden → published → access tier → allow. Lists apply the same rule in SQL
+// (`listing.ts`), and the tests hold the two together.
 import type { Principal } from '../../platform/http/auth-guard.ts';
-import type { OwnerStatus, VideoRow } from './repo.ts';
+import type { AccessTier, OwnerStatus, VideoRow } from './repo.ts';
 
 /** What the decisions read of a video; `owner_status` is its owner's account status. */
-export type AccessFacts = Pick<VideoRow, 'owner_id' | 'visibility' | 'playback_version'> & {
+export type AccessFacts = Pick<
+  VideoRow,
+  'owner_id' | 'visibility' | 'playback_version' | 'publication' | 'hidden' | 'access_tier'
+> & {
   owner_status: OwnerStatus;
 };
 
+type AudienceFacts = Pick<VideoRow, 'visibility' | 'playback_version' | 'publication' | 'hidden'>;
+
 /**
- * Who may watch a video as its visibility and state say (the owner's status aside), narrowest first:
- * its owner and admins only (private, or nothing playable yet); whoever has its id; everyone.
+ * Who may see a video as its state says (the owner's status and the access tier aside), narrowest
+ * first: its owner and admins only (hidden by a moderator, not published, private, or nothing playable
+ * yet); whoever has its id; everyone.
  */
 export const Audience = { Owner: 0, LinkHolders: 1, Everyone: 2 } as const;
 export type Audience = (typeof Audience)[keyof typeof Audience];
 
-export function audienceOf(v: Pick<VideoRow, 'visibility' | 'playback_version'>): Audience {
+export function audienceOf(v: AudienceFacts): Audience {
+  if (v.hidden || v.publication !== 'published') return Audience.Owner;
   if (v.playback_version === null || v.visibility === 'private') return Audience.Owner;
   return v.visibility === 'public' ? Audience.Everyone : Audience.LinkHolders;
 }
 
 /**
- * A change that leaves fewer people able to watch: the access epoch moves with it, so that no URL or
- * playback token handed out before still plays, and open streams check their viewer again.
+ * A change that leaves fewer people able to watch: a narrower audience or a higher access tier. The
+ * access epoch moves with it, so that no URL or playback token handed out before still plays, and open
+ * streams check their viewer again.
  */
 export function narrowsAudience(
-  before: Pick<VideoRow, 'visibility' | 'playback_version'>,
-  after: Pick<VideoRow, 'visibility' | 'playback_version'>,
+  before: AudienceFacts & Pick<VideoRow, 'access_tier'>,
+  after: AudienceFacts & Pick<VideoRow, 'access_tier'>,
 ): boolean {
-  return audienceOf(after) < audienceOf(before);
+  return audienceOf(after) < audienceOf(before) || after.access_tier > before.access_tier;
 }
 
 /**
@@ -37,16 +47,43 @@ export function narrowsAudience(
  */
 export type Viewer = 'owner' | 'anyone' | 'none';
 
-export function viewerOf(video: AccessFacts, principal: Principal | null): Viewer {
+export function viewerOf(
+  video: Pick<AccessFacts, 'owner_id' | 'owner_status'>,
+  principal: Principal | null,
+): Viewer {
   if (principal?.role === 'admin') return 'owner';
   if (video.owner_status !== 'active') return 'none';
   return principal?.userId === video.owner_id ? 'owner' : 'anyone';
 }
 
-/** Whether the caller may see the video at all; those who may not are told it does not exist. */
+/**
+ * Whether the caller may see the video at all (hidden → published → visibility); those who may not are
+ * told it does not exist. Whether they may watch it is then the access tier's (`tierDecision`).
+ */
 export function canSee(video: AccessFacts, principal: Principal | null): boolean {
   const viewer = viewerOf(video, principal);
   return viewer === 'owner' || (viewer === 'anyone' && audienceOf(video) !== Audience.Owner);
+}
+
+/**
+ * The caller's membership of the video's channel: 0 none, 1 subscriber, 2 premium member.
+ */
+export type MembershipTier = 0 | 1 | 2;
+
+/**
+ * The access tier, for a caller who may see the video: `allow`, or the code that says what it takes
+ * (MEMBERSHIP_REQUIRED for tier 1, PREMIUM_REQUIRED for tier 2). Owners and admins need no membership.
+ */
+export type TierDecision = 'allow' | 'MEMBERSHIP_REQUIRED' | 'PREMIUM_REQUIRED';
+
+export function tierDecision(
+  video: Pick<AccessFacts, 'owner_id' | 'owner_status' | 'access_tier'>,
+  principal: Principal | null,
+  membership: MembershipTier,
+): TierDecision {
+  if (video.access_tier === 0 || viewerOf(video, principal) === 'owner') return 'allow';
+  if (membership >= video.access_tier) return 'allow';
+  return video.access_tier === 1 ? 'MEMBERSHIP_REQUIRED' : 'PREMIUM_REQUIRED';
 }
 
 /** Edits and re-processing: the owner or an admin. */
@@ -64,7 +101,8 @@ export type MediaAccess = 'public' | 'granted' | 'token' | 'none';
 export function mediaAccessOf(video: AccessFacts, principal: Principal | null): MediaAccess {
   const viewer = viewerOf(video, principal);
   if (viewer === 'none') return 'none';
-  if (audienceOf(video) === Audience.Everyone) return 'public';
+  // Tokens are handed out only after the tier check, so members-only media needs one.
+  if (audienceOf(video) === Audience.Everyone && video.access_tier === 0) return 'public';
   return viewer === 'owner' ? 'granted' : 'token';
 }
 
@@ -72,8 +110,10 @@ export function mediaAccessOf(video: AccessFacts, principal: Principal | null): 
  * Whether the playback URLs handed out with a video carry playback tokens: whenever not everyone may
  * watch it. Whoever is handed them may see the video (`canSee`), so may watch it.
  */
-export function signsPlaybackUrls(video: Pick<VideoRow, 'visibility' | 'playback_version'>): boolean {
-  return video.playback_version !== null && audienceOf(video) !== Audience.Everyone;
+export function signsPlaybackUrls(video: AudienceFacts & Pick<VideoRow, 'access_tier'>): boolean {
+  return (
+    video.playback_version !== null && (audienceOf(video) !== Audience.Everyone || video.access_tier > 0)
+  );
 }
 
 /** The playback token that came with a media request, checked against that request's URL. */

@@ -8,7 +8,9 @@ import { VideosService } from './service.ts';
 
 export * from './access.ts';
 export type { PlaybackSigner } from './dto.ts';
-export { videoReprocessRequested } from './events.ts';
+export * from './events.ts';
+export * from './lifecycle.ts';
+export { listable } from './listing.ts';
 export * from './media-layout.ts';
 export {
   type MediaKind,
@@ -16,7 +18,15 @@ export {
   type PlaybackScope,
   PlaybackTokens,
 } from './playback-tokens.ts';
-export type { RenditionInfo, VideoRow, VideoStatus, Visibility } from './repo.ts';
+export type {
+  AccessTier,
+  Category,
+  Publication,
+  RenditionInfo,
+  VideoRow,
+  VideoStatus,
+  Visibility,
+} from './repo.ts';
 export { videoStatus } from './schema.ts';
 export {
   type ProcessingStage,

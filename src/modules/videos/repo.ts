@@ -5,6 +5,20 @@ import type { MediaInfo } from '../../platform/media/media-info.ts';
 
 export type VideoStatus = 'uploading' | 'uploaded' | 'processing' | 'playable' | 'ready' | 'failed';
 export type Visibility = 'public' | 'unlisted' | 'private';
+export type Publication = 'draft' | 'scheduled' | 'published' | 'unpublished' | 'rejected';
+export type Category =
+  | 'music'
+  | 'gaming'
+  | 'education'
+  | 'entertainment'
+  | 'technology'
+  | 'sports'
+  | 'news'
+  | 'food'
+  | 'travel'
+  | 'lifestyle';
+/** 0: everyone; 1: the channel's subscribers (and premium members); 2: premium members only. */
+export type AccessTier = 0 | 1 | 2;
 
 export interface RenditionInfo {
   name: string;
@@ -40,6 +54,19 @@ type VideosTable = {
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
   ready_at: Date | null;
+  category: Category | null;
+  language: string | null;
+  tags: Generated<string[]>;
+  access_tier: Generated<AccessTier>;
+  publication: Generated<Publication>;
+  publish_at: Date | null;
+  published_at: Date | null;
+  moderation_reason: string | null;
+  hidden: Generated<boolean>;
+  thumbnail_time_s: number | null;
+  thumbnail_key: string | null;
+  processing_job_id: string | null;
+  processing_emitted_at: Date | null;
 };
 
 export type VideosTables = { videos: VideosTable };
@@ -61,6 +88,8 @@ export async function insertVideo(
     title: string;
     source_filename: string | null;
     source_size: number | null;
+    publication?: Publication;
+    publish_at?: Date | null;
   },
 ): Promise<VideoRow> {
   return q(db).insertInto('videos').values(row).returningAll().executeTakeFirstOrThrow();
@@ -79,6 +108,14 @@ export async function findVideoWithOwner(db: DbOrTx, id: string): Promise<VideoA
     .select('users.status as owner_status')
     .where('videos.id', '=', id)
     .executeTakeFirst();
+}
+
+/** The caller's membership tier in the channel of `ownerId` (0 when none); channels owns the tables. */
+export async function membershipTierOf(db: DbOrTx, ownerId: string, userId: string): Promise<0 | 1 | 2> {
+  const { rows } = await sql<{ tier: 1 | 2 }>`
+    select m.tier from channel_memberships m join channels c on c.id = m.channel_id
+    where c.owner_id = ${ownerId} and m.user_id = ${userId}`.execute(db);
+  return rows[0]?.tier ?? 0;
 }
 
 export async function lockVideo(db: DbOrTx, id: string): Promise<VideoRow | undefined> {
@@ -104,6 +141,19 @@ export type VideoPatch = Partial<
     | 'failure_code'
     | 'failure_message'
     | 'ready_at'
+    | 'category'
+    | 'language'
+    | 'tags'
+    | 'access_tier'
+    | 'publication'
+    | 'publish_at'
+    | 'published_at'
+    | 'moderation_reason'
+    | 'hidden'
+    | 'thumbnail_time_s'
+    | 'thumbnail_key'
+    | 'processing_job_id'
+    | 'processing_emitted_at'
   >
 >;
 

@@ -29,7 +29,7 @@ export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRou
       params: videoIdParams,
       response: { 200: videoDto, 404: notFound },
     },
-    handler: async (req) => toVideoDto(await videos.viewable(req.params.id, req.principal), signer),
+    handler: async (req) => toVideoDto(await videos.watchable(req.params.id, req.principal), signer),
   });
 
   app.patch('/api/v1/videos/:id', {

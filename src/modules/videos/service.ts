@@ -1,15 +1,16 @@
 // The catalog's rules for a video's life: uploading → uploaded → processing → (playable →) ready | failed.
 // The media pipeline moves a video only through these functions.
 import { uuidv7 } from 'uuidv7';
-import type { Db, DbOrTx } from '../../platform/db/database.ts';
+import type { Db, DbOrTx, Tx } from '../../platform/db/database.ts';
 import type { FailureCode } from '../../platform/errors/codes.ts';
 import { DomainError } from '../../platform/errors/domain-error.ts';
 import { emit } from '../../platform/events/emit.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
 import type { MediaInfo } from '../../platform/media/media-info.ts';
 import { publish } from '../../platform/realtime/notify-hub.ts';
-import { canManage, canSee, narrowsAudience } from './access.ts';
-import { videoReprocessRequested } from './events.ts';
+import { canManage, canSee, narrowsAudience, tierDecision } from './access.ts';
+import { videoPublished, videoReprocessRequested } from './events.ts';
+import { duePublication, PUBLICATION, transition } from './lifecycle.ts';
 import type { PlaybackTokens } from './playback-tokens.ts';
 import type {
   OwnerStatus,
@@ -47,16 +48,30 @@ export class VideosService {
   ) {}
 
   /** A video exists from the first byte of its upload. */
+  /**
+   * A video exists from the first byte of its upload. Unless the upload says otherwise it is scheduled
+   * for now: it publishes as soon as it can be watched (`publishAt: null` keeps it a draft).
+   */
   async register(
     db: DbOrTx,
-    input: { id?: string; ownerId: string; title: string; filename: string | null; size: number | null },
+    input: {
+      id?: string;
+      ownerId: string;
+      title: string;
+      filename: string | null;
+      size: number | null;
+      publishAt?: Date | null;
+    },
   ): Promise<VideoRow> {
+    const publishAt = input.publishAt === undefined ? new Date() : input.publishAt;
     return repo.insertVideo(db, {
       id: input.id ?? uuidv7(),
       owner_id: input.ownerId,
       title: input.title,
       source_filename: input.filename,
       source_size: input.size,
+      publication: publishAt ? 'scheduled' : 'draft',
+      publish_at: publishAt,
     });
   }
 
@@ -160,7 +175,7 @@ export class VideosService {
       if (video.status !== 'processing' && video.status !== 'playable') return;
       if (video.status === 'playable' && video.playback_version === version) return;
       const updated = await this.save(tx, video, { status: 'playable', playback_version: version });
-      await this.announce(tx, updated!);
+      await this.announce(tx, await this.publishIfDue(tx, updated!));
     });
   }
 
@@ -177,7 +192,7 @@ export class VideosService {
         processing_percent: 100,
         ready_at: new Date(),
       });
-      await this.announce(tx, updated!);
+      await this.announce(tx, await this.publishIfDue(tx, updated!));
     });
   }
 
@@ -222,6 +237,19 @@ export class VideosService {
   async viewable(id: string, principal: Principal | null): Promise<VideoAccessRow> {
     const video = await repo.findVideoWithOwner(this.db, id);
     if (!video || !canSee(video, principal)) throw new DomainError('VIDEO_NOT_FOUND');
+    return video;
+  }
+
+  /**
+   * The video if the caller may watch it: VIDEO_NOT_FOUND as `viewable`, then MEMBERSHIP_REQUIRED or
+   * PREMIUM_REQUIRED when its access tier asks for a membership the caller lacks.
+   */
+  async watchable(id: string, principal: Principal | null): Promise<VideoAccessRow> {
+    const video = await this.viewable(id, principal);
+    if (video.access_tier === 0) return video;
+    const membership = principal ? await repo.membershipTierOf(this.db, video.owner_id, principal.userId) : 0;
+    const decision = tierDecision(video, principal, membership);
+    if (decision !== 'allow') throw new DomainError(decision);
     return video;
   }
 
@@ -273,6 +301,32 @@ export class VideosService {
       if (!video || !canManage(video, principal)) throw new DomainError('VIDEO_NOT_FOUND');
       return this.save(tx, video, patch);
     });
+  }
+
+  /**
+   * A scheduled video whose time has come publishes once it can be watched (in the caller's
+   * transaction, on a locked row): `video.published` goes out with it.
+   */
+  async publishIfDue(tx: Tx, video: VideoRow): Promise<VideoRow> {
+    if (!duePublication(video, new Date())) return video;
+    const publishedAt = new Date();
+    const updated = await this.save(tx, video, {
+      publication: transition(PUBLICATION, video.publication, 'published'),
+      published_at: publishedAt,
+    });
+    await emit(
+      tx,
+      videoPublished.create({
+        aggregateId: video.id,
+        payload: {
+          video_id: video.id,
+          owner_id: video.owner_id,
+          title: video.title,
+          published_at: publishedAt.toISOString(),
+        },
+      }),
+    );
+    return updated;
   }
 
   isFinal(status: VideoStatus): boolean {
