@@ -158,19 +158,21 @@ describe('views', () => {
     const id = await makeVideo(owner.id);
     const s1 = 'session-one-0123456789';
     const s2 = 'session-two-0123456789';
+    // Three sessions from one browser: three viewers; one session from two browsers: one viewer.
     await posted(t, id, { session: s1 });
     await posted(t, id, { session: s1, agent: 'another browser' });
     await posted(t, id, { session: s2 });
+    await posted(t, id, { session: 'session-three-0123456' });
     await posted(t, id, { agent: 'browser x' });
     await posted(t, id, { agent: 'browser x' });
     await posted(t, id, { agent: 'browser y' });
     await settle();
-    assert.deepEqual(await stats(id), { member: 0, non_member: 4 });
+    assert.deepEqual(await stats(id), { member: 0, non_member: 5 });
     // A signed-in viewer is counted by account, whatever session id they send.
     const user = await registerUser(t);
     await posted(t, id, { token: user.access_token, session: s1 });
     await settle();
-    assert.deepEqual(await stats(id), { member: 0, non_member: 5 });
+    assert.deepEqual(await stats(id), { member: 0, non_member: 6 });
   });
 
   it('refuses a session id that is too short or too long', async () => {
