@@ -33,10 +33,13 @@ export class ViewsService {
   private readonly keySecret: Buffer;
   private readonly batchSize: number;
   private timer?: NodeJS.Timeout;
-  private flushing?: Promise<void>;
+  /** Flushes run one after another; `queued` counts those asked for and not finished. */
+  private chain: Promise<void> = Promise.resolve();
+  private queued = 0;
   private readonly received: client.Counter;
   private readonly counted: client.Counter;
   private readonly failures: client.Counter;
+  private readonly batches: client.Counter;
 
   constructor(
     private readonly db: Db,
@@ -58,6 +61,11 @@ export class ViewsService {
     this.counted = new client.Counter({
       name: 'views_counted_total',
       help: 'Views the database counted: the first of a viewer for a video in 24 h',
+      registers: [registry],
+    });
+    this.batches = new client.Counter({
+      name: 'views_flush_batches_total',
+      help: 'Batches of views written, one statement each',
       registers: [registry],
     });
     this.failures = new client.Counter({
@@ -87,7 +95,7 @@ export class ViewsService {
       : false;
     const view = { videoId, viewerKey: this.viewerKey(videoId, viewer), member, at: new Date() };
     if (this.buffer.add(view)) this.received.inc();
-    if (this.buffer.size >= this.batchSize) void this.flush();
+    if (this.buffer.size >= this.batchSize && this.queued === 0) void this.flush();
   }
 
   /** Views per video (zeros for a video never viewed), as last flushed. */
@@ -98,19 +106,22 @@ export class ViewsService {
   }
 
   /**
-   * Writes what is held, a batch at a time; one flush at a time on a node. A batch that fails goes back
-   * to the buffer for the next flush, and this one stops there.
+   * Writes every view held when called (after a flush already running), a batch at a time. A batch that
+   * fails goes back to the buffer for the next flush, and this one stops there.
    */
   flush(): Promise<void> {
-    this.flushing ??= this.flushAll().finally(() => {
-      this.flushing = undefined;
-    });
-    return this.flushing;
+    this.queued++;
+    this.chain = this.chain.then(() => this.flushHeld()).finally(() => this.queued--);
+    return this.chain;
   }
 
-  private async flushAll(): Promise<void> {
-    while (this.buffer.size > 0) {
-      const batch = this.buffer.take(this.batchSize);
+  private async flushHeld(): Promise<void> {
+    // Only what is held now: views posted meanwhile wait for the next flush, so that steady traffic
+    // makes one batch per interval, not one after another.
+    let remaining = this.buffer.size;
+    while (remaining > 0) {
+      const batch = this.buffer.take(Math.min(remaining, this.batchSize));
+      remaining -= batch.length;
       let counted: Awaited<ReturnType<typeof repo.writeBatch>>;
       try {
         counted = await repo.writeBatch(this.db, batch);
@@ -120,6 +131,7 @@ export class ViewsService {
         this.logger.warn({ err, views: batch.length }, 'views flush failed; kept for the next one');
         return;
       }
+      this.batches.inc();
       this.counted.inc(counted.length);
       this.buffer.remember(
         counted.map((c) => ({ videoId: c.video_id, viewerKey: c.viewer_key, at: c.counted_at })),
@@ -128,7 +140,10 @@ export class ViewsService {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.flush(), this.opts.flushIntervalMs);
+    this.timer = setInterval(() => {
+      // A flush still running (a slow database) is not joined by more.
+      if (this.queued === 0) void this.flush();
+    }, this.opts.flushIntervalMs);
     this.timer.unref();
   }
 
@@ -136,6 +151,7 @@ export class ViewsService {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.flush();
+    // Once more for a batch that failed: the database may have been away for a moment.
     if (this.buffer.size > 0) await this.flush();
     if (this.buffer.size > 0) this.logger.error({ views: this.buffer.size }, 'views lost at shutdown');
   }
