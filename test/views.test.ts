@@ -245,6 +245,27 @@ describe('views', () => {
     assert.equal(rows[0].n, 0);
   });
 
+  it('drops the views of a video deleted before the flush, and counts the rest', async () => {
+    const owner = await registerUser(t);
+    const [gone, kept] = [await makeVideo(owner.id), await makeVideo(owner.id)];
+    // A node that flushes only when told, so the deletion surely comes first.
+    const node = await startTestApp(
+      { VIEWS_FLUSH_INTERVAL_MS: '600000' },
+      { role: 'api' },
+      { database: t.db },
+    );
+    try {
+      await posted(node, gone, { session: 'deleted-video-session-1' });
+      await posted(node, kept, { session: 'deleted-video-session-1' });
+      await sql.query('delete from videos where id = $1', [gone]);
+      await node.app.services.views.flush();
+      assert.deepEqual(await stats(kept), { member: 0, non_member: 1 });
+      assert.equal(await stats(gone), undefined);
+    } finally {
+      await node.stop({ keepDatabase: true });
+    }
+  });
+
   it('writes views at the flush interval, not at each request', async () => {
     const owner = await registerUser(t);
     const id = await makeVideo(owner.id);

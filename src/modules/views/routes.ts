@@ -20,7 +20,7 @@ export function viewsRoutes(app: HttpServer, views: ViewsService, dashboard: Das
       tags: ['views'],
       summary: 'Count a view when playback starts',
       description:
-        'Answers 202 at once: the view is counted at the next flush when it is the viewer’s first for this video in 24 h (a user by account, an anonymous viewer by `session_id`, else by address and user agent).',
+        'Answers 202 at once, without saying whether the view counts: that is decided at the next flush (every VIEWS_FLUSH_INTERVAL_MS), where it counts when it is the viewer’s first for this video in 24 h on any node (a user by account, an anonymous viewer by `session_id`, else by address and user agent). A member view is one by a member of the video’s channel (any tier) or by its owner; every other view, anonymous ones included, is a non-member view.',
       params: videoIdParams,
       body: viewBody,
       response: {

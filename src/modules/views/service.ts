@@ -51,7 +51,8 @@ export class ViewsService {
   ) {
     this.keySecret = Buffer.from(hkdfSync('sha256', secret, 'vireo', 'view-viewer-key-v1', 32));
     this.batchSize = opts.batchSize ?? 10_000;
-    this.buffer = new ViewBuffer(opts.maxPending ?? 200_000, opts.maxRecent ?? 200_000);
+    // About 150 bytes a view: some 15 MB each when full.
+    this.buffer = new ViewBuffer(opts.maxPending ?? 100_000, opts.maxRecent ?? 100_000);
     const buffer = this.buffer;
     this.received = new client.Counter({
       name: 'views_received_total',
