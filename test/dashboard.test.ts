@@ -169,6 +169,12 @@ describe('creator dashboard', () => {
     assert.deepEqual(byId.get(third), { member: 1, non_member: 0, total: 1 });
     const unviewed = mine.find((id) => ![top, second, third].includes(id))!;
     assert.deepEqual(byId.get(unviewed), { member: 0, non_member: 0, total: 0 });
+    // The same numbers for other modules.
+    const counts = await t.app.services.views.countsOf([top, unviewed]);
+    assert.deepEqual(Object.fromEntries(counts), {
+      [top]: { member: 2, non_member: 4, total: 6 },
+      [unviewed]: { member: 0, non_member: 0, total: 0 },
+    });
 
     // Earlier days, as the batches of those days would have left them.
     await sql.query(
