@@ -109,6 +109,7 @@ export const configSchema = z.object({
     .optional(),
   OUTBOX_RETENTION_HOURS: int(0, 8760).default(72),
   OUTBOX_POLL_INTERVAL_MS: int(50, 60_000).default(1000),
+  VIEWS_FLUSH_INTERVAL_MS: int(50, 600_000).default(2000),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -178,6 +179,8 @@ export interface Config {
     /** Absent: events stay in PostgreSQL only. */
     nats?: { url: string; stream: string; subjectPrefix?: string };
   };
+  /** How often each node writes the views it holds. */
+  views: { flushIntervalMs: number };
 }
 
 export interface RateLimits {
@@ -293,6 +296,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ? { url: c.NATS_URL, stream: c.NATS_STREAM, subjectPrefix: c.NATS_SUBJECT_PREFIX }
         : undefined,
     },
+    views: { flushIntervalMs: c.VIEWS_FLUSH_INTERVAL_MS },
   };
 }
 

@@ -25,6 +25,8 @@ export const TABLE_OWNERS: Record<string, string> = {
   channels: 'channels',
   channel_memberships: 'channels',
   video_stats: 'views',
+  video_views_daily: 'views',
+  video_view_marks: 'views',
   audit_log: 'audit',
   upload_reservations: 'uploads',
 };
