@@ -109,6 +109,8 @@ export const configSchema = z.object({
     .optional(),
   OUTBOX_RETENTION_HOURS: int(0, 8760).default(72),
   OUTBOX_POLL_INTERVAL_MS: int(50, 60_000).default(1000),
+  WEBHOOKS_ALLOW_PRIVATE_NETWORKS: bool.default(false),
+  WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(30_000),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -177,6 +179,12 @@ export interface Config {
     pollIntervalMs: number;
     /** Absent: events stay in PostgreSQL only. */
     nats?: { url: string; stream: string; subjectPrefix?: string };
+  };
+  webhooks: {
+    /** Lets endpoints sit on loopback, private and link-local addresses (off: no SSRF through webhooks). */
+    allowPrivateNetworks: boolean;
+    /** The first retry's delay; later ones grow from it (×4, ×20, ×120…) until 24 h after the event. */
+    retryBaseMs: number;
   };
 }
 
@@ -292,6 +300,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       nats: c.NATS_URL
         ? { url: c.NATS_URL, stream: c.NATS_STREAM, subjectPrefix: c.NATS_SUBJECT_PREFIX }
         : undefined,
+    },
+    webhooks: {
+      allowPrivateNetworks: c.WEBHOOKS_ALLOW_PRIVATE_NETWORKS,
+      retryBaseMs: c.WEBHOOK_RETRY_BASE_MS,
     },
   };
 }

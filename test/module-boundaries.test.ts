@@ -27,6 +27,10 @@ export const TABLE_OWNERS: Record<string, string> = {
   video_stats: 'views',
   audit_log: 'audit',
   upload_reservations: 'uploads',
+  idempotency_keys: 'platform',
+  webhook_endpoints: 'webhooks',
+  webhook_deliveries: 'webhooks',
+  webhook_attempts: 'webhooks',
 };
 
 interface SourceFile {
