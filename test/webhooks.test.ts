@@ -1,13 +1,16 @@
 // Outbound webhooks through HTTP against a local receiver: signed deliveries of catalog events, retries
 // after a failed answer, the delivery log, redelivery, secret rotation, and who hears which events.
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { uuidv7 } from 'uuidv7';
 import { videoPublished, videoUpdated } from '../src/modules/videos/index.ts';
 import { verifySignature } from '../src/modules/webhooks/index.ts';
 import { emit } from '../src/platform/events/emit.ts';
 import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
+import { makeClip, tempDir } from './helpers/media.ts';
 import { assertProblem, badFields } from './helpers/problems.ts';
+import { uploadVideo } from './helpers/upload.ts';
 import { waitFor } from './helpers/wait.ts';
 import { startReceiver, type WebhookReceiver } from './helpers/webhook-receiver.ts';
 
@@ -18,6 +21,8 @@ let receiver: WebhookReceiver;
 let adminToken: string;
 before(async () => {
   t = await startTestApp({
+    LADDER_RUNGS: '240',
+    ENCODE_PRESET: 'ultrafast',
     WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true',
     WEBHOOK_RETRY_BASE_MS: '100',
     OUTBOX_POLL_INTERVAL_MS: '200',
@@ -126,26 +131,26 @@ describe('webhooks', () => {
     assert.equal(delivery!.attempts[0]!.response_snippet, 'thanks');
   });
 
-  it('retries after a 500 and logs both attempts', async () => {
+  it('retries after a 500 and a redirect (not followed), and logs every attempt', async () => {
     const owner = await registerUser(t);
     const endpoint = await createEndpoint(owner.access_token, {
       url: receiver.url,
       event_types: ['video.published'],
     });
-    receiver.answer(500);
+    receiver.answer(500, 302);
     const eventId = await publish(owner.id);
-    await waitFor('the retry', () => hooksFor(eventId).length >= 2);
-    const [first, second] = hooksFor(eventId);
+    const [first, second] = await hooksArrived(eventId, 3);
     assert.equal(first!.body, second!.body, 'the same event is sent again');
+    assert.ok(!receiver.received.some((r) => r.url === '/elsewhere'), 'redirects are not followed');
     const [delivery] = await waitFor('the delivery log', async () => {
       const items = await deliveriesOf(owner.access_token, endpoint.id);
       return items[0]?.status === 'delivered' ? items : undefined;
     });
     assert.deepEqual(
       delivery!.attempts.map((a) => a.response_status),
-      [500, 200],
+      [500, 302, 200],
     );
-    assert.equal(delivery!.attempt_count, 2);
+    assert.equal(delivery!.attempt_count, 3);
     assert.equal(delivery!.attempts[0]!.response_snippet, 'not now');
   });
 
@@ -285,6 +290,27 @@ describe('webhooks', () => {
       again!.attempts.map((a) => a.manual),
       [false, true],
     );
+  });
+
+  it('delivers video.published when an uploaded video becomes playable', async () => {
+    const owner = await registerUser(t);
+    const endpoint = await createEndpoint(owner.access_token, {
+      url: `${receiver.url}?from=upload`,
+      event_types: ['video.published'],
+    });
+    const dir = await tempDir();
+    const clip = await makeClip(dir, 'hook', { seconds: 1, audio: false });
+    const videoId = await uploadVideo(t, owner.access_token, clip, { title: 'Hooked' });
+    await fs.rm(dir, { recursive: true, force: true });
+    const hook = await waitFor(
+      'video.published of the upload',
+      () => receiver.received.find((r) => r.url.endsWith('from=upload')),
+      120_000,
+    );
+    assert.equal(hook.json.type, 'video.published');
+    assert.equal(hook.json.data.video_id, videoId);
+    assert.equal(hook.json.data.title, 'Hooked');
+    assert.ok(verifySignature(String(hook.headers['vireo-signature']), endpoint.secret, hook.body));
   });
 
   it('validates endpoints: event types, URL; and edits and removes them', async () => {

@@ -28,7 +28,11 @@ export async function startReceiver(path = '/hook'): Promise<WebhookReceiver> {
       const body = Buffer.concat(chunks).toString('utf8');
       received.push({ url: req.url ?? '', headers: req.headers, body, json: JSON.parse(body) });
       const status = queue.shift() ?? 200;
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'thanks' : 'not now');
+      // A redirect points elsewhere on this receiver: a request there would show it was followed.
+      const location = status >= 300 && status < 400 ? { location: '/elsewhere' } : {};
+      res
+        .writeHead(status, { 'content-type': 'text/plain', ...location })
+        .end(status < 300 ? 'thanks' : 'not now');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
