@@ -4,7 +4,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { callerScope, requestHash } from '../src/platform/http/idempotency.ts';
+import pino from 'pino';
+import { z } from 'zod';
+import {
+  callerScope,
+  IdempotencyStore,
+  installIdempotency,
+  requestHash,
+} from '../src/platform/http/idempotency.ts';
+import { createHttpServer, type HttpServer } from '../src/platform/http/server.ts';
+import { createMetrics } from '../src/platform/observability/metrics.ts';
 import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { assertProblem, badFields } from './helpers/problems.ts';
 
@@ -149,5 +158,91 @@ describe('Idempotency-Key', () => {
     const b = await login();
     assert.equal(b.headers.get('idempotent-replayed'), null);
     assert.notEqual(a.body.access_token, b.body.access_token);
+  });
+});
+
+describe('Idempotency-Key on any POST route (a server of its own)', () => {
+  let server: HttpServer;
+  let base: string;
+  const runs = { flaky: 0, slow: 0, optOut: 0 };
+  let entered: () => void = () => {};
+  let open: () => void = () => {};
+  before(async () => {
+    server = await createHttpServer({
+      logger: pino({ level: 'silent' }),
+      metrics: createMetrics(),
+      trustProxy: false,
+      version: 'test',
+    });
+    installIdempotency(server, new IdempotencyStore(t.app.database.db));
+    const thing = { body: z.object({ name: z.string() }), response: { 201: z.object({ n: z.number() }) } };
+    server.post('/api/v1/flaky', { config: { auth: 'public' }, schema: thing }, async (_req, reply) => {
+      runs.flaky++;
+      if (runs.flaky === 1) throw new Error('the database went away');
+      return reply.status(201).send({ n: runs.flaky });
+    });
+    server.post('/api/v1/slow', { config: { auth: 'public' }, schema: thing }, async (_req, reply) => {
+      runs.slow++;
+      entered();
+      await new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      return reply.status(201).send({ n: runs.slow });
+    });
+    server.post('/api/v1/plain', { config: { auth: 'public' }, schema: thing }, async (_req, reply) =>
+      reply.status(201).send({ n: 0 }),
+    );
+    server.post(
+      '/api/v1/opt-out',
+      { config: { auth: 'public', idempotency: false }, schema: thing },
+      async (_req, reply) => reply.status(201).send({ n: ++runs.optOut }),
+    );
+    base = await server.listen({ host: '127.0.0.1', port: 0 });
+  });
+  after(() => server.close());
+
+  const post = (path: string, key: string, name = 'a') =>
+    api({ url: base }, 'POST', path, { body: { name }, headers: { 'idempotency-key': key } });
+
+  it('keeps no server error: the retry runs the request again', async () => {
+    assert.equal((await post('/api/v1/flaky', 'f')).status, 500);
+    const second = await post('/api/v1/flaky', 'f');
+    assert.equal(second.status, 201);
+    assert.deepEqual(second.body, { n: 2 });
+    const third = await post('/api/v1/flaky', 'f');
+    assert.deepEqual(third.body, { n: 2 });
+    assert.equal(third.headers.get('idempotent-replayed'), 'true');
+    assert.equal(runs.flaky, 2);
+  });
+
+  it('scopes anonymous keys to the route', async () => {
+    assert.equal((await post('/api/v1/flaky', 'anon', 'x')).status, 201);
+    const other = await post('/api/v1/plain', 'anon', 'y');
+    assert.equal(other.status, 201, 'same key and another body on another route: not a reuse');
+    assert.equal(other.headers.get('idempotent-replayed'), null);
+    assert.equal((await post('/api/v1/flaky', 'anon', 'x')).headers.get('idempotent-replayed'), 'true');
+  });
+
+  it('answers 409 while the first request runs, then replays its answer', async () => {
+    const inside = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const first = post('/api/v1/slow', 's');
+    await inside;
+    const meanwhile = await post('/api/v1/slow', 's');
+    assertProblem(meanwhile, 409, 'IDEMPOTENCY_KEY_IN_USE');
+    open();
+    assert.equal((await first).status, 201);
+    const later = await post('/api/v1/slow', 's');
+    assert.equal(later.status, 201);
+    assert.equal(later.headers.get('idempotent-replayed'), 'true');
+    assert.equal(runs.slow, 1);
+  });
+
+  it('lets a route opt out', async () => {
+    const a = await post('/api/v1/opt-out', 'o');
+    const b = await post('/api/v1/opt-out', 'o');
+    assert.notDeepEqual(a.body, b.body);
+    assert.equal(b.headers.get('idempotent-replayed'), null);
   });
 });
