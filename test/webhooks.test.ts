@@ -329,6 +329,8 @@ describe('webhooks', () => {
     assert.deepEqual(badFields(await post({ url: 'ftp://example.com/x', event_types: ['video.ready'] })), [
       'url',
     ]);
+    const types = await api(t, 'GET', '/api/v1/webhooks/event-types', { token });
+    assert.ok(types.body.items.includes('video.published') && types.body.items.includes('video.deleted'));
     const endpoint = await createEndpoint(token, { url: receiver.url, event_types: ['video.ready'] });
     const put = await api(t, 'PUT', `/api/v1/webhooks/endpoints/${endpoint.id}`, {
       token,

@@ -11,6 +11,7 @@ import {
   endpointDto,
   endpointWithSecretDto,
   updateEndpointBody,
+  WEBHOOK_EVENT_TYPES,
 } from './schema.ts';
 import type { WebhooksService } from './service.ts';
 
@@ -95,6 +96,16 @@ export function webhooksRoutes(app: HttpServer, webhooks: WebhooksService): void
       const page = toPage(rows, limit, (e) => [e.id]);
       return { items: page.items.map(toEndpointDto), next_cursor: page.next_cursor };
     },
+  });
+
+  app.get('/api/v1/webhooks/event-types', {
+    config: { auth: 'user' },
+    schema: {
+      tags,
+      summary: 'The event types an endpoint may ask for',
+      response: { 200: z.object({ items: z.array(z.string()) }) },
+    },
+    handler: async () => ({ items: WEBHOOK_EVENT_TYPES }),
   });
 
   app.get('/api/v1/webhooks/endpoints/:id', {
