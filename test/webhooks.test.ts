@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { uuidv7 } from 'uuidv7';
 import { videoPublished, videoUpdated } from '../src/modules/videos/index.ts';
 import { verifySignature } from '../src/modules/webhooks/index.ts';
+import { nextAttemptAt, retryDelayMs } from '../src/modules/webhooks/retry-schedule.ts';
 import { emit } from '../src/platform/events/emit.ts';
 import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { makeClip, tempDir } from './helpers/media.ts';
@@ -311,6 +312,19 @@ describe('webhooks', () => {
     assert.equal(hook.json.data.video_id, videoId);
     assert.equal(hook.json.data.title, 'Hooked');
     assert.ok(verifySignature(String(hook.headers['vireo-signature']), endpoint.secret, hook.body));
+  });
+
+  it('retries after 30 s, 2 min, 10 min, 1 h… and gives up 24 h after the event', () => {
+    const base = 30_000;
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6, 7, 20].map((n) => retryDelayMs(n, base) / 1000),
+      [30, 120, 600, 3600, 7200, 14_400, 14_400, 14_400],
+    );
+    const now = new Date('2026-01-01T00:00:00Z');
+    const until = new Date(now.getTime() + 86_400_000);
+    assert.deepEqual(nextAttemptAt(1, base, until, now), new Date(now.getTime() + 30_000));
+    const late = new Date(until.getTime() - 60_000);
+    assert.equal(nextAttemptAt(2, base, until, late), null, 'no attempt after the 24 h');
   });
 
   it('validates endpoints: event types, URL; and edits and removes them', async () => {
