@@ -29,6 +29,10 @@ export const TABLE_OWNERS: Record<string, string> = {
   video_view_marks: 'views',
   audit_log: 'audit',
   upload_reservations: 'uploads',
+  idempotency_keys: 'platform',
+  webhook_endpoints: 'webhooks',
+  webhook_deliveries: 'webhooks',
+  webhook_attempts: 'webhooks',
 };
 
 interface SourceFile {
