@@ -198,10 +198,16 @@ export async function updateProgress(
   id: string,
   stage: string,
   percent: number,
+  emittedAt?: Date,
 ): Promise<VideoStatus | null> {
   const row = await q(db)
     .updateTable('videos')
-    .set({ processing_stage: stage, processing_percent: percent, updated_at: sql<Date>`now()` })
+    .set({
+      processing_stage: stage,
+      processing_percent: percent,
+      ...(emittedAt ? { processing_emitted_at: emittedAt } : {}),
+      updated_at: sql<Date>`now()`,
+    })
     .where('id', '=', id)
     .where('status', 'in', ['processing', 'playable'])
     .returning('status')

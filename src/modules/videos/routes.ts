@@ -6,7 +6,7 @@ import type { NotifyHub } from '../../platform/realtime/notify-hub.ts';
 import { sseStreams } from '../../platform/realtime/sse.ts';
 import { type PlaybackSigner, toVideoDto } from './dto.ts';
 import { streamVideoEvents } from './events-stream.ts';
-import { processingDto, videoDto, videoIdParams, videoPatch } from './schema.ts';
+import { processingDto, publishBody, videoDto, videoIdParams, videoPatch } from './schema.ts';
 import { ownerAccessTopic, toProgressEvent, type VideosService, videoAccessTopic } from './service.ts';
 
 export interface VideosRouteDeps {
@@ -60,6 +60,27 @@ export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRou
     handler: async (req, reply) => {
       await videos.remove(req.params.id, principalOf(req));
       return reply.status(204).send(null);
+    },
+  });
+
+  app.patch('/api/v1/videos/:id/publish', {
+    config: { auth: 'user' },
+    schema: {
+      tags,
+      summary: 'Publish, schedule or unpublish a video (owner or admin)',
+      params: videoIdParams,
+      body: publishBody,
+      response: {
+        200: videoDto,
+        403: problemSchema.describe('PERMISSION_DENIED'),
+        404: notFound,
+        409: problemSchema.describe('INVALID_STATE'),
+      },
+    },
+    handler: async (req) => {
+      const { published, publish_at } = req.body;
+      const input = { published, publishAt: publish_at ? new Date(publish_at) : undefined };
+      return toVideoDto(await videos.setPublication(req.params.id, principalOf(req), input), signer);
     },
   });
 

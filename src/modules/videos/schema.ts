@@ -86,3 +86,11 @@ export const videoPatch = z
     visibility: visibility.optional(),
   })
   .refine((p) => Object.keys(p).length > 0, { message: 'give at least one field', path: ['title'] });
+
+export const publishBody = z.object({
+  published: z.boolean().describe('true publishes (or schedules, with publish_at); false takes it down'),
+  publish_at: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe('With published: true, a time in the future schedules the publication'),
+});
