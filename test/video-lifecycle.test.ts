@@ -8,7 +8,7 @@ import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts'
 import { eventsDelivered } from './helpers/events.ts';
 import { assertProblem } from './helpers/problems.ts';
 import { TEST_JWT_SECRET } from './helpers/tokens.ts';
-import { uploadVideo } from './helpers/upload.ts';
+import { eventsOf as eventsIn, makeVideo as makeVideoIn, runJobs as runJobsIn } from './helpers/videos.ts';
 
 const ADMIN = { username: 'chief', email: 'chief@example.test', password: 'the admin password' };
 
@@ -38,62 +38,15 @@ before(async () => {
 after(() => t.stop());
 
 type User = { id: string; access_token: string };
-
-/**
- * A video uploaded by `user` through the API, processed by hand as a run would: `ready` (or `playable`)
- * with a segment and a poster in the store; `unprocessed` leaves it uploaded.
- */
-async function makeVideo(
-  user: User,
-  state: 'ready' | 'playable' | 'unprocessed' = 'ready',
-  upload: { publish?: string; publish_at?: string } = {},
-): Promise<string> {
-  const { videos, store } = t.app;
-  const id = await uploadVideo(t, user.access_token, Buffer.alloc(2000, 7), { title: 'Clip', ...upload });
-  if (state === 'unprocessed') return id;
-  const started = await videos.startProcessing(id);
-  assert.ok(started);
-  const version = started.media_version;
-  for (const file of ['hls/master.m3u8', 'hls/240p/seg_00000.m4s', 'images/poster.jpg']) {
-    await store.put(`videos/${id}/${version}/${file}`, `${file} of ${id}`);
-  }
-  if (state === 'ready') await t.app.videos.markReady(id, version, []);
-  else await t.app.videos.markPlayable(id, version);
-  return id;
-}
-
+const makeVideo = (user: User, state?: 'ready' | 'playable' | 'unprocessed') => makeVideoIn(t, user, state);
 const db = () => t.app.database.db;
 const getVideo = (id: string, token?: string) => api(t, 'GET', `/api/v1/videos/${id}`, { token });
 const del = (id: string, token?: string) => api(t, 'DELETE', `/api/v1/videos/${id}`, { token });
 const setPublication = (id: string, publication: string) =>
   sql`update videos set publication = ${publication} where id = ${id}`.execute(db());
 
-/** The catalog events of one video, in order, as the outbox holds them. */
-async function eventsOf(id: string): Promise<Array<{ type: string; payload: Record<string, unknown> }>> {
-  const { rows } = await sql<{ type: string; payload: Record<string, unknown> }>`
-    select type, payload from outbox_events where aggregate_id = ${id} and type like 'video.%'
-      and type not in ('video.uploaded', 'video.reprocess_requested')
-    order by order_txid, position`.execute(db());
-  return rows;
-}
-
-/** Runs the pending jobs named `name` as a worker would (this app has none), and removes them. */
-async function runJobs(name: string): Promise<number> {
-  const { rows } = await sql<{ id: string; payload: unknown }>`
-    select j.id::text, j.payload from graphile_worker._private_jobs j
-      join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = ${name}`.execute(db());
-  const def = t.app.jobs.get(name)!;
-  for (const row of rows) {
-    await def.handler(def.payload.parse(row.payload), {
-      jobId: row.id,
-      attempts: 1,
-      maxAttempts: 1,
-      signal: new AbortController().signal,
-    });
-    await sql`select graphile_worker.complete_jobs(array[${row.id}::bigint])`.execute(db());
-  }
-  return rows.length;
-}
+const eventsOf = (id: string) => eventsIn(t, id);
+const runJobs = (name: string) => runJobsIn(t, name);
 
 const storedKeys = async (id: string) => [
   ...(await t.app.store.list(`videos/${id}/`)),

@@ -20,6 +20,8 @@ import {
   videoReady,
   videoReprocessRequested,
   videoUnpublished,
+  videoUpdated,
+  videoVisibilityChanged,
 } from './events.ts';
 import { removeMediaJobType } from './jobs.ts';
 import {
@@ -40,11 +42,13 @@ import type {
   OwnerStatus,
   RenditionInfo,
   VideoAccessRow,
+  VideoDetailRow,
   VideoPatch,
   VideoRow,
   VideoStatus,
 } from './repo.ts';
 import * as repo from './repo.ts';
+import type { VideoEdit } from './schema.ts';
 
 export type ProcessingStage = 'probing' | 'encoding' | 'packaging' | 'thumbnails';
 
@@ -340,8 +344,8 @@ export class VideosService {
   }
 
   /** The video if the caller may see it; NOT_FOUND otherwise, so private ids are not disclosed. */
-  async viewable(id: string, principal: Principal | null): Promise<VideoAccessRow> {
-    const video = await repo.findVideoWithOwner(this.db, id);
+  async viewable(id: string, principal: Principal | null): Promise<VideoDetailRow> {
+    const video = await repo.findVideoDetail(this.db, id);
     if (!video || !canSee(video, principal)) throw new DomainError('VIDEO_NOT_FOUND');
     return video;
   }
@@ -350,12 +354,19 @@ export class VideosService {
    * The video if the caller may watch it: VIDEO_NOT_FOUND as `viewable`, then MEMBERSHIP_REQUIRED or
    * PREMIUM_REQUIRED when its access tier asks for a membership the caller lacks.
    */
-  async watchable(id: string, principal: Principal | null): Promise<VideoAccessRow> {
+  async watchable(id: string, principal: Principal | null): Promise<VideoDetailRow> {
     const video = await this.viewable(id, principal);
     if (video.access_tier === 0) return video;
     const membership = principal ? await repo.membershipTierOf(this.db, video.owner_id, principal.userId) : 0;
     const decision = tierDecision(video, principal, membership);
     if (decision !== 'allow') throw new DomainError(decision);
+    return video;
+  }
+
+  /** The video as the catalog shows it (channel, views), whoever asks. */
+  async detail(id: string): Promise<VideoDetailRow> {
+    const video = await repo.findVideoDetail(this.db, id);
+    if (!video) throw new DomainError('VIDEO_NOT_FOUND');
     return video;
   }
 
@@ -457,16 +468,52 @@ export class VideosService {
     });
   }
 
-  /** Owner-only edits of title, description and visibility. */
-  async edit(
-    id: string,
-    principal: Principal,
-    patch: { title?: string; description?: string; visibility?: VideoRow['visibility'] },
-  ): Promise<VideoRow> {
+  /**
+   * The owner or an admin edits a video's metadata, visibility or access tier (404 to whoever may not
+   * see it, 403 PERMISSION_DENIED to whoever sees it but does not manage it). Announces
+   * `video.updated` (with the fields changed) and `video.visibility_changed`, each once and only when
+   * something changed.
+   */
+  async edit(id: string, principal: Principal, edit: VideoEdit): Promise<VideoRow> {
     return this.db.transaction().execute(async (tx) => {
-      const video = await repo.lockVideo(tx, id);
-      if (!video || !canManage(video, principal)) throw new DomainError('VIDEO_NOT_FOUND');
-      return this.save(tx, video, patch);
+      const video = await this.managed(tx, id, principal);
+      if (edit.thumbnail_time_s !== undefined && edit.thumbnail_time_s !== null) {
+        const duration = video.media_info?.durationS;
+        if (duration === undefined || edit.thumbnail_time_s > duration) {
+          throw new DomainError('VALIDATION_FAILED', 'The frame must be within the video', {
+            fields: [
+              {
+                field: 'thumbnail_time_s',
+                message:
+                  duration === undefined
+                    ? 'the duration is not known until processing has read the video'
+                    : `at most ${duration} s`,
+              },
+            ],
+          });
+        }
+      }
+      const changed = (Object.keys(edit) as Array<keyof VideoEdit>).filter(
+        (k) => edit[k] !== undefined && !sameValue(video[k], edit[k]),
+      );
+      if (changed.length === 0) return video;
+      const patch = Object.fromEntries(changed.map((k) => [k, edit[k]])) as VideoPatch;
+      const updated = await this.save(tx, video, patch);
+      const ref = { video_id: id, owner_id: video.owner_id };
+      const fields = changed.filter((k) => k !== 'visibility' && k !== 'access_tier');
+      if (fields.length > 0) {
+        await emit(tx, videoUpdated.create({ aggregateId: id, payload: { ...ref, fields } }));
+      }
+      if (fields.length < changed.length) {
+        await emit(
+          tx,
+          videoVisibilityChanged.create({
+            aggregateId: id,
+            payload: { ...ref, visibility: updated.visibility, access_tier: updated.access_tier },
+          }),
+        );
+      }
+      return updated;
     });
   }
 
@@ -630,4 +677,12 @@ export function toProgressEvent(v: VideoRow): ProgressEvent {
     failure_code: v.failure_code,
     failure_message: v.failure_message,
   };
+}
+
+/** Equal column values: scalars, or arrays of them (tags). */
+function sameValue(a: unknown, b: unknown): boolean {
+  // thumbnail_time_s is stored as a 4-byte float.
+  if (typeof a === 'number' && typeof b === 'number') return Math.fround(a) === Math.fround(b);
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
+  return a === b;
 }
