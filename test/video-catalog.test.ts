@@ -277,3 +277,73 @@ describe('who may watch, through the API', () => {
     );
   });
 });
+
+describe('my uploads', () => {
+  const mine = (token: string | undefined, query = '', headers: Record<string, string> = {}) =>
+    api(t, 'GET', `/api/v1/users/me/videos${query}`, { token, headers });
+
+  it('lists my videos in every state, newest first, page by page, and revalidates with ETag', async () => {
+    const owner = await registerUser(t);
+    const other = await registerUser(t);
+    await makeVideo(t, other);
+    const ids = [
+      await makeVideo(t, owner, 'unprocessed'),
+      await makeVideo(t, owner),
+      await makeVideo(t, owner, 'playable'),
+      await makeVideo(t, owner),
+      await makeVideo(t, owner),
+    ];
+    await api(t, 'PATCH', `/api/v1/videos/${ids[1]}/publish`, {
+      token: owner.access_token,
+      body: { published: false },
+    });
+    await db()
+      .transaction()
+      .execute((tx) => t.app.videos.moderate(tx, ids[3]!, { reject: true, hidden: true, reason: 'Spam' }));
+
+    const seen: Array<{ id: string; publication: string; status: string; hidden: boolean }> = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res = await mine(owner.access_token, `?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.ok(res.body.items.length <= 2);
+      seen.push(...res.body.items);
+      cursor = res.body.next_cursor;
+      pages++;
+    } while (cursor && pages < 10);
+    assert.equal(pages, 3);
+    assert.deepEqual(
+      seen.map((v) => v.id),
+      [...ids].reverse(),
+    );
+    assert.deepEqual(
+      seen.map((v) => [v.status, v.publication, v.hidden]),
+      [
+        ['ready', 'published', false],
+        ['ready', 'rejected', true],
+        ['playable', 'published', false],
+        ['ready', 'unpublished', false],
+        ['uploaded', 'scheduled', false],
+      ],
+    );
+
+    const first = await mine(owner.access_token);
+    const etag = first.headers.get('etag')!;
+    assert.ok(etag);
+    const again = await mine(owner.access_token, '', { 'if-none-match': etag });
+    assert.equal(again.status, 304);
+    await api(t, 'PUT', `/api/v1/videos/${ids[0]}`, {
+      token: owner.access_token,
+      body: { title: 'Renamed' },
+    });
+    const changed = await mine(owner.access_token, '', { 'if-none-match': etag });
+    assert.equal(changed.status, 200);
+    assert.notEqual(changed.headers.get('etag'), etag);
+    assert.equal(changed.body.items.at(-1).title, 'Renamed');
+
+    assert.deepEqual((await mine(other.access_token)).body.items.length, 1);
+    assertProblem(await mine(undefined), 401, 'TOKEN_MISSING');
+    assert.deepEqual(badFields(await mine(owner.access_token, '?cursor=nonsense')), ['cursor']);
+  });
+});

@@ -364,6 +364,11 @@ export class VideosService {
     return video;
   }
 
+  /** A page of the caller's own videos, in every state, newest first (`limit + 1` rows: toPage). */
+  async listOwned(ownerId: string, page: { limit: number; beforeId?: string }): Promise<VideoDetailRow[]> {
+    return repo.listOwned(this.db, ownerId, { limit: page.limit + 1, beforeId: page.beforeId });
+  }
+
   /** The video as the catalog shows it (channel, views), whoever asks. */
   async detail(id: string): Promise<VideoDetailRow> {
     const video = await repo.findVideoDetail(this.db, id);
