@@ -88,7 +88,6 @@ export class VideosService {
     for (const reason of ['stale_job', 'out_of_order'] as const) this.ignoredUpdates.inc({ reason }, 0);
   }
 
-  /** A video exists from the first byte of its upload. */
   /**
    * A video exists from the first byte of its upload. Unless the upload says otherwise it is scheduled
    * for now: it publishes as soon as it can be watched (`publishAt: null` keeps it a draft).
