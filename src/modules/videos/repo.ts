@@ -78,6 +78,55 @@ export type VideoAccessRow = VideoRow & { owner_status: OwnerStatus };
 /** The owner's account, read (never written) here; the accounts module owns the table. */
 type OwnersTables = { users: { id: string; status: OwnerStatus } };
 
+/** Read (never written) here: the owner's channel (channels module) and view counts (views module). */
+type CatalogReadTables = {
+  channels: { id: string; owner_id: string; handle: string; name: string };
+  video_stats: { video_id: string; views_total: number | string };
+};
+
+/** A video as the catalog shows it: with its channel and its view count. */
+export type VideoDetailRow = VideoAccessRow & {
+  channel_id: string | null;
+  channel_handle: string | null;
+  channel_name: string | null;
+  views_count: number;
+};
+
+/** Videos with their owner's status, channel and views, under alias `videos`. */
+export function detailQuery(db: DbOrTx) {
+  return db
+    .withTables<VideosTables & OwnersTables & CatalogReadTables>()
+    .selectFrom('videos')
+    .innerJoin('users', 'users.id', 'videos.owner_id')
+    .leftJoin('channels', 'channels.owner_id', 'videos.owner_id')
+    .leftJoin('video_stats', 'video_stats.video_id', 'videos.id')
+    .selectAll('videos')
+    .select([
+      'users.status as owner_status',
+      'channels.id as channel_id',
+      'channels.handle as channel_handle',
+      'channels.name as channel_name',
+      sql<number>`coalesce(video_stats.views_total, 0)::int8`.as('views_count'),
+    ]);
+}
+
+/** One page of an owner's videos, newest first, after `beforeId`. Served by videos_owner_id_idx. */
+export async function listOwned(
+  db: DbOrTx,
+  ownerId: string,
+  page: { limit: number; beforeId?: string },
+): Promise<VideoDetailRow[]> {
+  let query = detailQuery(db).where('videos.owner_id', '=', ownerId);
+  if (page.beforeId) query = query.where('videos.id', '<', page.beforeId);
+  const rows = await query.orderBy('videos.id', 'desc').limit(page.limit).execute();
+  return rows.map((row) => ({ ...row, views_count: Number(row.views_count) }));
+}
+
+export async function findVideoDetail(db: DbOrTx, id: string): Promise<VideoDetailRow | undefined> {
+  const row = await detailQuery(db).where('videos.id', '=', id).executeTakeFirst();
+  return row && { ...row, views_count: Number(row.views_count) };
+}
+
 const q = (db: DbOrTx) => db.withTables<VideosTables>();
 
 export async function insertVideo(
@@ -116,6 +165,19 @@ export async function membershipTierOf(db: DbOrTx, ownerId: string, userId: stri
     select m.tier from channel_memberships m join channels c on c.id = m.channel_id
     where c.owner_id = ${ownerId} and m.user_id = ${userId}`.execute(db);
   return rows[0]?.tier ?? 0;
+}
+
+/** A video with its owner's status, the video's row locked until the transaction ends. */
+export async function lockVideoWithOwner(db: DbOrTx, id: string): Promise<VideoAccessRow | undefined> {
+  return db
+    .withTables<VideosTables & OwnersTables>()
+    .selectFrom('videos')
+    .innerJoin('users', 'users.id', 'videos.owner_id')
+    .selectAll('videos')
+    .select('users.status as owner_status')
+    .where('videos.id', '=', id)
+    .forUpdate(['videos'])
+    .executeTakeFirst();
 }
 
 export async function lockVideo(db: DbOrTx, id: string): Promise<VideoRow | undefined> {
@@ -185,10 +247,16 @@ export async function updateProgress(
   id: string,
   stage: string,
   percent: number,
+  emittedAt?: Date,
 ): Promise<VideoStatus | null> {
   const row = await q(db)
     .updateTable('videos')
-    .set({ processing_stage: stage, processing_percent: percent, updated_at: sql<Date>`now()` })
+    .set({
+      processing_stage: stage,
+      processing_percent: percent,
+      ...(emittedAt ? { processing_emitted_at: emittedAt } : {}),
+      updated_at: sql<Date>`now()`,
+    })
     .where('id', '=', id)
     .where('status', 'in', ['processing', 'playable'])
     .returning('status')
@@ -220,6 +288,37 @@ export async function uploadingSince(db: DbOrTx, seconds: number): Promise<strin
   const { rows } = await sql<{ id: string }>`
     select id from videos
     where status = 'uploading' and created_at < now() - make_interval(secs => ${seconds})`.execute(db);
+  return rows.map((r) => r.id);
+}
+
+/** Removes the row (video_stats goes with it). */
+export async function deleteVideo(db: DbOrTx, id: string): Promise<void> {
+  await q(db).deleteFrom('videos').where('id', '=', id).execute();
+}
+
+/** A batch of one owner's video ids, oldest first. Served by videos_owner_id_idx. */
+export async function videoIdsOf(db: DbOrTx, ownerId: string, limit: number): Promise<string[]> {
+  const rows = await q(db)
+    .selectFrom('videos')
+    .select('id')
+    .where('owner_id', '=', ownerId)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/** Scheduled videos whose time has come and that can be watched. Served by videos_scheduled_idx. */
+export async function duePublicationIds(db: DbOrTx, limit: number): Promise<string[]> {
+  const rows = await q(db)
+    .selectFrom('videos')
+    .select('id')
+    .where('publication', '=', 'scheduled')
+    .where('publish_at', '<=', sql<Date>`now()`)
+    .where('playback_version', 'is not', null)
+    .orderBy('publish_at')
+    .limit(limit)
+    .execute();
   return rows.map((r) => r.id);
 }
 

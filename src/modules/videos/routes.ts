@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
-import { principalOf } from '../../platform/http/auth-guard.ts';
+import { z } from 'zod';
+import { type Principal, principalOf } from '../../platform/http/auth-guard.ts';
 import { problemSchema } from '../../platform/http/errors.ts';
-import type { HttpServer } from '../../platform/http/server.ts';
+import { decodeCursor, pageQuery, toPage } from '../../platform/http/pagination.ts';
+import { type HttpServer, noContent } from '../../platform/http/server.ts';
 import type { NotifyHub } from '../../platform/realtime/notify-hub.ts';
 import { sseStreams } from '../../platform/realtime/sse.ts';
 import { type PlaybackSigner, toVideoDto } from './dto.ts';
 import { streamVideoEvents } from './events-stream.ts';
-import { processingDto, videoDto, videoIdParams, videoPatch } from './schema.ts';
+import type { VideoDetailRow } from './repo.ts';
+import { processingDto, publishBody, videoDto, videoIdParams, videoPage, videoPatch } from './schema.ts';
 import { ownerAccessTopic, toProgressEvent, type VideosService, videoAccessTopic } from './service.ts';
 
 export interface VideosRouteDeps {
@@ -20,6 +23,9 @@ const notFound = problemSchema.describe('VIDEO_NOT_FOUND');
 
 export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRouteDeps): void {
   const streams = sseStreams(app);
+  /** A video as it is after a change the caller made (read again: with its channel and views). */
+  const show = async (id: string, principal: Principal) =>
+    toVideoDto(await videos.detail(id), signer, principal);
 
   app.get('/api/v1/videos/:id', {
     config: { auth: 'optional' },
@@ -29,19 +35,96 @@ export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRou
       params: videoIdParams,
       response: { 200: videoDto, 404: notFound },
     },
-    handler: async (req) => toVideoDto(await videos.watchable(req.params.id, req.principal), signer),
+    handler: async (req) =>
+      toVideoDto(await videos.watchable(req.params.id, req.principal), signer, req.principal),
   });
 
-  app.patch('/api/v1/videos/:id', {
+  // PUT and PATCH alike take any of the editable fields and leave the others as they are.
+  for (const method of ['put', 'patch'] as const) {
+    app[method]('/api/v1/videos/:id', {
+      config: { auth: 'user' },
+      schema: {
+        tags,
+        summary:
+          "Edit a video's title, description, tags, category, language, visibility, access tier or " +
+          'thumbnail frame (owner or admin)',
+        params: videoIdParams,
+        body: videoPatch,
+        response: { 200: videoDto, 403: problemSchema.describe('PERMISSION_DENIED'), 404: notFound },
+      },
+      handler: async (req) => {
+        const video = await videos.edit(req.params.id, principalOf(req), req.body);
+        return show(video.id, principalOf(req));
+      },
+    });
+  }
+
+  app.delete('/api/v1/videos/:id', {
     config: { auth: 'user' },
     schema: {
       tags,
-      summary: "Edit a video's title, description or visibility (owner only)",
+      summary: 'Delete a video that is not published, with every stored file of it (owner or admin)',
       params: videoIdParams,
-      body: videoPatch,
-      response: { 200: videoDto, 404: notFound },
+      response: {
+        204: noContent,
+        403: problemSchema.describe('PERMISSION_DENIED'),
+        404: notFound,
+        409: problemSchema.describe('VIDEO_NOT_UNPUBLISHED'),
+      },
     },
-    handler: async (req) => toVideoDto(await videos.edit(req.params.id, principalOf(req), req.body), signer),
+    handler: async (req, reply) => {
+      await videos.remove(req.params.id, principalOf(req));
+      return reply.status(204).send(null);
+    },
+  });
+
+  app.patch('/api/v1/videos/:id/publish', {
+    config: { auth: 'user' },
+    schema: {
+      tags,
+      summary: 'Publish, schedule or unpublish a video (owner or admin)',
+      params: videoIdParams,
+      body: publishBody,
+      response: {
+        200: videoDto,
+        403: problemSchema.describe('PERMISSION_DENIED'),
+        404: notFound,
+        409: problemSchema.describe('INVALID_STATE'),
+      },
+    },
+    handler: async (req) => {
+      const { published, publish_at } = req.body;
+      const input = { published, publishAt: publish_at ? new Date(publish_at) : undefined };
+      const video = await videos.setPublication(req.params.id, principalOf(req), input);
+      return show(video.id, principalOf(req));
+    },
+  });
+
+  app.get('/api/v1/users/me/videos', {
+    config: { auth: 'user' },
+    schema: {
+      tags,
+      summary: 'My uploads: my videos in every state, newest first (revalidate with If-None-Match)',
+      querystring: pageQuery,
+      response: { 200: videoPage, 304: videoPage.optional() },
+    },
+    handler: async (req, reply) => {
+      const principal = principalOf(req);
+      const { limit, cursor } = req.query;
+      const beforeId = cursor ? decodeCursor(cursor, z.tuple([z.uuid()]))[0] : undefined;
+      const rows = await videos.listOwned(principal.userId, { limit, beforeId });
+      const page = toPage(rows, limit, (v) => [v.id]);
+      // The ETag follows the rows, not the body: playback tokens in the body are fresh each time.
+      const etag = `"${createHash('sha1')
+        .update(JSON.stringify([page.next_cursor, page.items.map(versionOf)]))
+        .digest('base64url')}"`;
+      reply.header('etag', etag).header('cache-control', 'private, no-cache');
+      if (req.headers['if-none-match'] === etag) return reply.status(304).send(undefined);
+      return {
+        items: page.items.map((v) => toVideoDto(v, signer, principal)),
+        next_cursor: page.next_cursor,
+      };
+    },
   });
 
   app.get('/api/v1/videos/:id/processing', {
@@ -97,7 +180,16 @@ export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRou
     },
     handler: async (req, reply) => {
       const video = await videos.reprocess(req.params.id, principalOf(req));
-      return reply.status(202).send(toVideoDto(video, signer));
+      return reply.status(202).send(await show(video.id, principalOf(req)));
     },
   });
 }
+
+/** What a list item's answer depends on, but the playback tokens. */
+const versionOf = (v: VideoDetailRow) => [
+  v.id,
+  v.updated_at.toISOString(),
+  v.views_count,
+  v.channel_handle,
+  v.channel_name,
+];
