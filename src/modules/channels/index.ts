@@ -2,9 +2,9 @@
 // that access tiers read. Only this module writes the channels and channel_memberships tables.
 import path from 'node:path';
 import { defineModule } from '../../platform/modules/define-module.ts';
-import { PlaybackTokens, type VideosService } from '../videos/index.ts';
+import { PlaybackTokens } from '../videos/index.ts';
 import { channelsRoutes } from './routes.ts';
-import { ChannelsService, type VideoRemover } from './service.ts';
+import { ChannelsService } from './service.ts';
 
 export * from './events.ts';
 export type { ChannelRow, ChannelWithOwner } from './repo.ts';
@@ -20,11 +20,10 @@ export const channelsModule = defineModule({
   name: 'channels',
   setup(ctx) {
     const accounts = ctx.use('accounts');
-    const videos = ctx.use('videos');
     const service = new ChannelsService({
       db: ctx.db,
       store: ctx.store,
-      videos: videoRemover(videos),
+      videos: ctx.use('videos'),
       logger: ctx.logger,
       scratchDir: path.join(ctx.config.media.workDir, 'channels'),
     });
@@ -40,13 +39,3 @@ export const channelsModule = defineModule({
     };
   },
 });
-
-function videoRemover(videos: VideosService): VideoRemover {
-  const remover = videos as Partial<VideoRemover>;
-  return {
-    deleteAllOf: (ownerId) => {
-      if (!remover.deleteAllOf) throw new Error('VideosService.deleteAllOf is not available yet');
-      return remover.deleteAllOf.call(videos, ownerId);
-    },
-  };
-}

@@ -107,6 +107,8 @@ export function channelsRoutes(app: HttpServer, { channels, store, signer }: Cha
   // Images travel as the request body itself, typed image/png, image/jpeg or image/webp.
   app.register(async (plugin) => {
     const scope = plugin.withTypeProvider<ZodTypeProvider>();
+    // Only pictures: any other type (JSON and text included) is answered 415.
+    scope.removeAllContentTypeParsers();
     scope.addContentTypeParser(
       IMAGE_TYPES,
       { parseAs: 'buffer', bodyLimit: MAX_IMAGE_BYTES },

@@ -16,9 +16,12 @@ import { IMAGE_KINDS, type ImageKind, imageFileName, imageKey } from './images.t
 import type { ChannelPatch, ChannelRow, ChannelVideoRow, ChannelWithOwner } from './repo.ts';
 import * as repo from './repo.ts';
 
-/** What channels need of the videos module: removing every video of an owner with its stored objects. */
+/**
+ * What channels need of the videos module: removing every video of an owner with its stored objects,
+ * in the caller's transaction.
+ */
 export interface VideoRemover {
-  deleteAllOf(ownerId: string): Promise<number>;
+  deleteAllOf(ownerId: string, tx?: Tx): Promise<number>;
 }
 
 export interface ChannelsDeps {
@@ -215,13 +218,12 @@ export class ChannelsService {
    * their stored objects); the account stays and may make a new channel.
    */
   async deleteOwn(principal: Principal): Promise<void> {
-    const channel = await repo.findByOwner(this.deps.db, principal.userId);
-    if (!channel) throw new DomainError('CHANNEL_NOT_FOUND');
-    // Videos first: should this fail half way, the channel is still there and the request can be repeated.
-    const removed = await this.deps.videos.deleteAllOf(principal.userId);
-    const gone = await this.inTx(async (tx) => {
-      const current = await repo.lockById(tx, channel.id);
-      if (!current) return false;
+    const { channelId, removed } = await this.inTx(async (tx) => {
+      const found = await repo.findByOwner(tx, principal.userId);
+      const current = found && (await repo.lockById(tx, found.id));
+      if (!current) throw new DomainError('CHANNEL_NOT_FOUND');
+      // One transaction: the channel never outlives its videos, nor the videos the channel.
+      const removed = await this.deps.videos.deleteAllOf(principal.userId, tx);
       await repo.deleteChannel(tx, current.id);
       await emit(
         tx,
@@ -230,11 +232,10 @@ export class ChannelsService {
           payload: { channel_id: current.id, owner_id: current.owner_id },
         }),
       );
-      return true;
+      return { channelId: current.id, removed };
     });
-    if (!gone) throw new DomainError('CHANNEL_NOT_FOUND');
-    await this.deps.store.deletePrefix(imageKey(channel.id, ''));
-    this.deps.logger.info({ channel_id: channel.id, videos: removed }, 'channel deleted by its owner');
+    await this.deps.store.deletePrefix(imageKey(channelId, ''));
+    this.deps.logger.info({ channel_id: channelId, videos: removed }, 'channel deleted by its owner');
   }
 
   /** A new channel for a signed-in user who has none (they deleted it). */
