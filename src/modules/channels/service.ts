@@ -208,7 +208,7 @@ export class ChannelsService {
   async currentImage(channelId: string, file: string): Promise<string | null> {
     if (!UUID.test(channelId)) return null;
     const channel = await repo.findById(this.deps.db, channelId);
-    if (!channel || channel.owner_status !== 'active') return null;
+    if (channel?.owner_status !== 'active') return null;
     const key = imageKey(channel.id, file);
     return key === channel.avatar_key || key === channel.banner_key ? key : null;
   }
