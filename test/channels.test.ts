@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
+import { eventsDelivered } from './helpers/events.ts';
 import { tempDir } from './helpers/media.ts';
 import { assertProblem } from './helpers/problems.ts';
 import { TEST_JWT_SECRET } from './helpers/tokens.ts';
@@ -473,5 +474,59 @@ describe('deleting my channel', () => {
       409,
       'CHANNEL_EXISTS',
     );
+  });
+});
+
+describe('accounts older than channels', () => {
+  it('get a channel from migration 0010, handles unique even when usernames cut alike', async () => {
+    const db = t.app.database.db;
+    const stamp = Date.now().toString(36);
+    const long = `Old${stamp}`.padEnd(30, 'z');
+    const users = [`Old_${stamp}`, `${long}A`, `${long}B`];
+    const ids: string[] = [];
+    for (const [i, username] of users.entries()) {
+      const { rows } = await sql<{ id: string }>`
+        insert into users (id, username, email, password_hash, display_name, created_at)
+        values (gen_random_uuid(), ${username}, ${`${username}@old.test`}, 'x', ${`Old ${i}`},
+          now() - interval '1 day' + ${i} * interval '1 second')
+        returning id`.execute(db);
+      ids.push(rows[0]!.id);
+    }
+    const migration = await fs.readFile(
+      path.join(import.meta.dirname, '../migrations/0010_channels.sql'),
+      'utf8',
+    );
+    await sql.raw(migration).execute(db);
+    await sql.raw(migration).execute(db);
+    const { rows } = await sql<{ owner_id: string; handle: string; name: string }>`
+      select owner_id, handle, name from channels where owner_id = any(${ids}::uuid[])`.execute(db);
+    const handleOf = (id: string) => rows.find((r) => r.owner_id === id)?.handle;
+    assert.equal(rows.length, 3);
+    assert.equal(handleOf(ids[0]!), `old_${stamp}`);
+    assert.equal(handleOf(ids[1]!), long.toLowerCase());
+    assert.match(handleOf(ids[2]!) ?? '', new RegExp(`^${long.toLowerCase().slice(0, 21)}_[0-9a-f]{8}$`));
+    assert.equal(rows.find((r) => r.owner_id === ids[0])?.name, 'Old 0');
+  });
+});
+
+describe('a deleted account', () => {
+  it('takes its channel and images with it; a hidden one keeps them', async () => {
+    const owner = await registerUser(t);
+    const id = await channelOf(owner);
+    assert.equal(
+      (await sendImage(id, 'avatar', owner.access_token, await image('g.png', '16x16'))).status,
+      200,
+    );
+    const status = (s: string) =>
+      api(t, 'PATCH', `/api/v1/admin/users/${owner.id}`, { token: admin.access_token, body: { status: s } });
+    assert.equal((await status('hidden')).status, 200);
+    await eventsDelivered(t);
+    assert.equal((await channel(id, admin.access_token)).status, 200);
+    assert.equal((await t.app.store.list(`channels/${id}/`)).length, 1);
+    assert.equal((await status('deleted')).status, 200);
+    await eventsDelivered(t);
+    assertProblem(await channel(id, admin.access_token), 404, 'CHANNEL_NOT_FOUND');
+    assert.deepEqual(await t.app.store.list(`channels/${id}/`), []);
+    assert.equal((await eventsOf('channel.deleted', id)).length, 1);
   });
 });

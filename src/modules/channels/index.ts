@@ -1,7 +1,8 @@
 // Channels: one per user, made with the account; its page, images, premium fee, and the memberships
 // that access tiers read. Only this module writes the channels and channel_memberships tables.
 import path from 'node:path';
-import { defineModule } from '../../platform/modules/define-module.ts';
+import { defineModule, defineSubscriber } from '../../platform/modules/define-module.ts';
+import { userStatusChanged } from '../accounts/index.ts';
 import { PlaybackTokens } from '../videos/index.ts';
 import { channelsRoutes } from './routes.ts';
 import { ChannelsService } from './service.ts';
@@ -36,6 +37,16 @@ export const channelsModule = defineModule({
     return {
       service,
       routes: (http) => channelsRoutes(http, { channels: service, store: ctx.store, signer }),
+      subscribers: [
+        // A hidden account's channel stays (404 to all but admins, back on restore); a deleted one's goes.
+        defineSubscriber({
+          event: userStatusChanged,
+          name: 'channels.owner_deleted',
+          handler: async ({ payload }, { tx }) => {
+            if (payload.status === 'deleted') await service.ownerDeleted(tx, payload.user_id);
+          },
+        }),
+      ],
     };
   },
 });

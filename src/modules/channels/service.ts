@@ -238,6 +238,26 @@ export class ChannelsService {
     this.deps.logger.info({ channel_id: channelId, videos: removed }, 'channel deleted by its owner');
   }
 
+  /**
+   * A deleted account's channel goes with it (its videos go by the videos module's own subscriber).
+   * Run by the event relay in `tx`; repeating it finds nothing left to do.
+   */
+  async ownerDeleted(tx: Tx, ownerId: string): Promise<void> {
+    const found = await repo.findByOwner(tx, ownerId);
+    const current = found && (await repo.lockById(tx, found.id));
+    if (!current) return;
+    await repo.deleteChannel(tx, current.id);
+    await emit(
+      tx,
+      channelDeleted.create({
+        aggregateId: current.id,
+        payload: { channel_id: current.id, owner_id: current.owner_id },
+      }),
+    );
+    // Before the commit: should it fail, the channel is still there and the event is handled again.
+    await this.deps.store.deletePrefix(imageKey(current.id, ''));
+  }
+
   /** A new channel for a signed-in user who has none (they deleted it). */
   async createOwn(principal: Principal, input: { handle: string; name: string }): Promise<ChannelRow> {
     return this.inTx(async (tx) => {
