@@ -27,6 +27,7 @@ export const channelsModule = defineModule({
       videos: ctx.use('videos'),
       logger: ctx.logger,
       scratchDir: path.join(ctx.config.media.workDir, 'channels'),
+      hub: ctx.hub,
     });
     // Every account has a channel from the moment it exists (migration 0010 made those of older ones).
     accounts.onUserCreated(async (tx, user) => {

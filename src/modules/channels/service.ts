@@ -9,10 +9,12 @@ import { emit } from '../../platform/events/emit.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
 import { ImageError, renderImage } from '../../platform/media/image.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
+import { type NotifyHub, publish } from '../../platform/realtime/notify-hub.ts';
 import type { ObjectStore } from '../../platform/storage/object-store.ts';
 import { channelCreated, channelDeleted, channelUpdated } from './events.ts';
 import { handleCandidates, handleFrom } from './handles.ts';
 import { IMAGE_KINDS, type ImageKind, imageFileName, imageKey } from './images.ts';
+import { OwnerChannels } from './owner-channels.ts';
 import type { ChannelPatch, ChannelRow, ChannelVideoRow, ChannelWithOwner } from './repo.ts';
 import * as repo from './repo.ts';
 
@@ -31,7 +33,12 @@ export interface ChannelsDeps {
   logger: Logger;
   /** Scratch folder for images being checked and resized. */
   scratchDir: string;
+  /** Tells every node when an account's channel goes or comes (their caches of it). */
+  hub?: NotifyHub;
 }
+
+/** NOTIFY topic: `{ owner_id }` whose channel was deleted or made again. */
+const OWNER_TOPIC = 'channels:owner';
 
 export type MembershipTier = 0 | 1 | 2;
 
@@ -50,7 +57,15 @@ const NAME_MAX = 50;
 const HANDLE_ATTEMPTS = 20;
 
 export class ChannelsService {
-  constructor(private readonly deps: ChannelsDeps) {}
+  private readonly ownerChannels: OwnerChannels;
+
+  constructor(private readonly deps: ChannelsDeps) {
+    this.ownerChannels = new OwnerChannels((ownerId) => repo.channelIdOfOwner(deps.db, ownerId));
+    deps.hub?.subscribe(OWNER_TOPIC, (data) =>
+      this.ownerChannels.forget((data as { owner_id: string }).owner_id),
+    );
+    deps.hub?.onReset(() => this.ownerChannels.clear());
+  }
 
   /**
    * Makes the channel of a new account, in the transaction that creates it. Never fails because of
@@ -77,8 +92,9 @@ export class ChannelsService {
     return repo.findByOwner(this.deps.db, ownerId);
   }
 
+  /** The id of an account's channel, null when it has none; from memory when it can. */
   channelIdOf(ownerId: string): Promise<string | null> {
-    return repo.channelIdOfOwner(this.deps.db, ownerId);
+    return this.ownerChannels.get(ownerId);
   }
 
   /** By id or by handle (any case); whatever its owner's status. */
@@ -232,8 +248,10 @@ export class ChannelsService {
           payload: { channel_id: current.id, owner_id: current.owner_id },
         }),
       );
+      await this.ownerChanged(tx, current.owner_id);
       return { channelId: current.id, removed };
     });
+    this.ownerChannels.forget(principal.userId);
     await this.deps.store.deletePrefix(imageKey(channelId, ''));
     this.deps.logger.info({ channel_id: channelId, videos: removed }, 'channel deleted by its owner');
   }
@@ -254,13 +272,14 @@ export class ChannelsService {
         payload: { channel_id: current.id, owner_id: current.owner_id },
       }),
     );
+    await this.ownerChanged(tx, ownerId);
     // Before the commit: should it fail, the channel is still there and the event is handled again.
     await this.deps.store.deletePrefix(imageKey(current.id, ''));
   }
 
   /** A new channel for a signed-in user who has none (they deleted it). */
   async createOwn(principal: Principal, input: { handle: string; name: string }): Promise<ChannelRow> {
-    return this.inTx(async (tx) => {
+    const made = await this.inTx(async (tx) => {
       if (await repo.findByOwner(tx, principal.userId)) throw new DomainError('CHANNEL_EXISTS');
       const made = await repo.insertChannelIfFree(tx, {
         id: uuidv7(),
@@ -273,8 +292,16 @@ export class ChannelsService {
         throw handleTaken();
       }
       await this.announceCreated(tx, made);
+      await this.ownerChanged(tx, principal.userId);
       return made;
     });
+    this.ownerChannels.forget(principal.userId);
+    return made;
+  }
+
+  /** Every node forgets what it knew of the owner's channel once `tx` commits. */
+  private async ownerChanged(tx: Tx, ownerId: string): Promise<void> {
+    if (this.deps.hub) await publish(tx, OWNER_TOPIC, { owner_id: ownerId });
   }
 
   /** The owner or an admin may change a channel; others get 403, and 404 when they may not see it. */
