@@ -172,6 +172,33 @@ describe('a channel comes with every account', () => {
   });
 });
 
+describe('memberships', () => {
+  it('counts subscribers and premium members, and tells the caller their tier', async () => {
+    const owner = await registerUser(t);
+    const fan = await registerUser(t);
+    const patron = await registerUser(t);
+    const id = await channelOf(owner);
+    const channels = t.app.services.channels;
+    await t.app.database.db.transaction().execute(async (tx) => {
+      await channels.setMembership(tx, id, fan.id, 1);
+      await channels.setMembership(tx, id, patron.id, 1);
+      await channels.setMembership(tx, id, patron.id, 2);
+    });
+    const seen = async (token?: string) => {
+      const res = await channel(id, token);
+      return [res.body.subscriber_count, res.body.premium_count, res.body.membership_tier];
+    };
+    assert.deepEqual(await seen(), [2, 1, 'none']);
+    assert.deepEqual(await seen(fan.access_token), [2, 1, 'subscriber']);
+    assert.deepEqual(await seen(patron.access_token), [2, 1, 'premium']);
+    assert.equal(await channels.membershipTier(id, patron.id), 2);
+    await t.app.database.db.transaction().execute((tx) => channels.setMembership(tx, id, fan.id, null));
+    assert.deepEqual(await seen(fan.access_token), [1, 1, 'none']);
+    assert.equal((await channels.ofOwner(owner.id))?.id, id);
+    assert.equal((await channels.get(id.toUpperCase()))?.id, id);
+  });
+});
+
 describe('changing a channel', () => {
   let owner: User;
   let other: User;
