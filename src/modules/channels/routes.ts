@@ -53,7 +53,7 @@ export function channelsRoutes(app: HttpServer, { channels, store, signer }: Cha
     return toChannelDto(channel, counts, tier);
   };
 
-  app.get('/api/v1/channels/:id_or_handle', {
+  app.get('/api/v1/channels/:id', {
     config: { auth: 'optional' },
     schema: {
       tags,
@@ -61,10 +61,10 @@ export function channelsRoutes(app: HttpServer, { channels, store, signer }: Cha
       params: channelRefParams,
       response: { 200: channelDto, 404: notFound },
     },
-    handler: async (req) => pageOf(req.params.id_or_handle, req),
+    handler: async (req) => pageOf(req.params.id, req),
   });
 
-  app.get('/api/v1/channels/:id_or_handle/videos', {
+  app.get('/api/v1/channels/:id/videos', {
     config: { auth: 'optional' },
     schema: {
       tags,
@@ -76,7 +76,7 @@ export function channelsRoutes(app: HttpServer, { channels, store, signer }: Cha
     handler: async (req, reply) => {
       const { limit, cursor } = req.query;
       const after = cursor ? decodeCursor(cursor, channelVideosCursor) : undefined;
-      const { rows } = await channels.videos(req.params.id_or_handle, req.principal, { limit, after });
+      const { rows } = await channels.videos(req.params.id, req.principal, { limit, after });
       const page = toPage(rows, limit, (r) => [r.sort_key, r.id]);
       const body = {
         items: page.items.map((v) => toChannelVideoDto(v, signer)),

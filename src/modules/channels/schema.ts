@@ -26,8 +26,10 @@ export const CURRENCIES = [
   'MXN',
 ] as const;
 
+// One parameter name for every channel route (the router shares the segment): reads take an id or a
+// handle, changes an id.
 export const channelRefParams = z.object({
-  id_or_handle: z.string().min(1).max(64).describe('The channel id, or its handle (any case)'),
+  id: z.string().min(1).max(64).describe('The channel id, or its handle (any case)'),
 });
 export const channelIdParams = z.object({ id: z.uuid() });
 
