@@ -28,6 +28,7 @@ export const channelsModule = defineModule({
       logger: ctx.logger,
       scratchDir: path.join(ctx.config.media.workDir, 'channels'),
       hub: ctx.hub,
+      limiter: ctx.limiter,
     });
     // Every account has a channel from the moment it exists (migration 0010 made those of older ones).
     accounts.onUserCreated(async (tx, user) => {
@@ -37,7 +38,8 @@ export const channelsModule = defineModule({
     const signer = PlaybackTokens.fromSecret(ctx.secret, ctx.config.auth.playbackTokenTtlSeconds);
     return {
       service,
-      routes: (http) => channelsRoutes(http, { channels: service, store: ctx.store, signer }),
+      routes: (http) =>
+        channelsRoutes(http, { channels: service, store: ctx.store, signer, delivery: ctx.config.delivery }),
       subscribers: [
         // A hidden account's channel stays (404 to all but admins, back on restore); a deleted one's goes.
         defineSubscriber({

@@ -29,6 +29,8 @@ export interface ChannelsRouteDeps {
   channels: ChannelsService;
   store: ObjectStore;
   signer: PlaybackSigner;
+  /** MEDIA_DELIVERY: `redirect` sends image requests to the store's own URL (S3 presigned). */
+  delivery: { mode: 'proxy' | 'redirect'; redirectTtlSeconds: number };
 }
 
 const tags = ['channels'];
@@ -46,7 +48,10 @@ function matches(header: string | string[] | undefined, etag: string): boolean {
   return tags.includes(etag) || tags.includes('*');
 }
 
-export function channelsRoutes(app: HttpServer, { channels, store, signer }: ChannelsRouteDeps): void {
+export function channelsRoutes(
+  app: HttpServer,
+  { channels, store, signer, delivery }: ChannelsRouteDeps,
+): void {
   /** The channel's page as the caller sees it. */
   const pageOf = async (idOrHandle: string, req: FastifyRequest) => {
     const { channel, counts, tier } = await channels.page(idOrHandle, req.principal);
@@ -130,6 +135,7 @@ export function channelsRoutes(app: HttpServer, { channels, store, signer }: Cha
             413: problemSchema.describe('PAYLOAD_TOO_LARGE'),
             415: problemSchema.describe('UNSUPPORTED_MEDIA_TYPE: not image/png, image/jpeg or image/webp'),
             422: problemSchema.describe('IMAGE_INVALID'),
+            429: problemSchema.describe('RATE_LIMITED: 60 images an hour per account'),
           },
         },
         handler: async (req) => {
@@ -199,7 +205,10 @@ export function channelsRoutes(app: HttpServer, { channels, store, signer }: Cha
       if (!key) throw new DomainError('NOT_FOUND', 'No such image');
       reply.header('access-control-allow-origin', '*').header('cross-origin-resource-policy', 'cross-origin');
       // A new image gets a new name: each URL's bytes never change.
-      return sendObject(req, reply, store, key, { cacheControl: 'public, max-age=31536000, immutable' });
+      return sendObject(req, reply, store, key, {
+        cacheControl: 'public, max-age=31536000, immutable',
+        redirectTtlSeconds: delivery.mode === 'redirect' ? delivery.redirectTtlSeconds : undefined,
+      });
     },
   });
 }

@@ -7,6 +7,7 @@ import type { Db, Tx } from '../../platform/db/database.ts';
 import { DomainError } from '../../platform/errors/domain-error.ts';
 import { emit } from '../../platform/events/emit.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
+import type { RateLimiter } from '../../platform/http/rate-limit.ts';
 import { ImageError, renderImage } from '../../platform/media/image.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import { type NotifyHub, publish } from '../../platform/realtime/notify-hub.ts';
@@ -35,7 +36,12 @@ export interface ChannelsDeps {
   scratchDir: string;
   /** Tells every node when an account's channel goes or comes (their caches of it). */
   hub?: NotifyHub;
+  /** Bounds the ffmpeg work one account may cause with images. */
+  limiter?: RateLimiter;
 }
+
+/** Images each account may send per hour: each costs an ffprobe and an ffmpeg run. */
+const IMAGES_PER_HOUR = 60;
 
 /** NOTIFY topic: `{ owner_id }` whose channel was deleted or made again. */
 const OWNER_TOPIC = 'channels:owner';
@@ -171,6 +177,10 @@ export class ChannelsService {
    */
   async setImage(id: string, principal: Principal, kind: ImageKind, bytes: Buffer): Promise<ChannelRow> {
     await this.managed(id, principal);
+    await this.deps.limiter?.hit(`channel-images:${principal.userId}`, {
+      limit: IMAGES_PER_HOUR,
+      windowSeconds: 3600,
+    });
     const spec = IMAGE_KINDS[kind];
     let rendered: Awaited<ReturnType<typeof renderImage>>;
     try {
