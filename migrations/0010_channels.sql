@@ -17,3 +17,8 @@ from (
   where not exists (select 1 from channels c where c.owner_id = users.id)
 ) u
 on conflict do nothing;
+
+-- Serves a channel's public video list (newest published first, keyset on published_at, id) and its
+-- video count: only published videos can be listed.
+create index if not exists videos_channel_list_idx on videos (owner_id, published_at desc, id desc)
+  where publication = 'published';
