@@ -358,6 +358,12 @@ describe('channel images', () => {
     assertProblem(await sendImage(id, 'avatar', other.access_token, png), 403, 'PERMISSION_DENIED');
   });
 
+  it('documents the picture as the request body', async () => {
+    const doc = await (await fetch(`${t.url}/api/openapi.json`)).json();
+    const body = doc.paths['/api/v1/channels/{id}/avatar'].put.requestBody;
+    assert.deepEqual(Object.keys(body.content).sort(), ['image/jpeg', 'image/png', 'image/webp']);
+  });
+
   it('an image is removed with DELETE', async () => {
     const before = (await channel(id)).body.banner_url as string;
     assert.ok(before);

@@ -128,6 +128,8 @@ export function channelsRoutes(
           tags,
           summary: `Set the channel's ${kind}: the picture (PNG, JPEG or WebP, at most 20 MB and 8000 px a side) as the body, typed image/png, image/jpeg or image/webp; stored cropped to ${size}`,
           params: channelIdParams,
+          consumes: IMAGE_TYPES,
+          body: z.any().describe('The picture itself (binary)'),
           response: {
             200: channelDto,
             403: denied,
