@@ -22,6 +22,7 @@ import { createEventBus, type EventBus } from './platform/events/bus.ts';
 import { registerOutboxMetrics } from './platform/events/lag.ts';
 import { installAuthGuard } from './platform/http/auth-guard.ts';
 import { healthRoutes } from './platform/http/health.ts';
+import { IdempotencyStore, installIdempotency } from './platform/http/idempotency.ts';
 import {
   type MetricsListener,
   metricsRoute,
@@ -30,7 +31,7 @@ import {
 import { RateLimiter } from './platform/http/rate-limit.ts';
 import { createHttpServer, type HttpServer } from './platform/http/server.ts';
 import { type AnyJob, JobRegistry } from './platform/jobs/definition.ts';
-import { sweepRateLimitsJob } from './platform/jobs/platform-jobs.ts';
+import { sweepIdempotencyKeysJob, sweepRateLimitsJob } from './platform/jobs/platform-jobs.ts';
 import { startWorker } from './platform/jobs/worker.ts';
 import { configureMediaTools } from './platform/media/tools.ts';
 import { type BuiltModule, buildModules } from './platform/modules/build-modules.ts';
@@ -177,6 +178,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
 
   try {
     const limiter = new RateLimiter(db);
+    const idempotency = new IdempotencyStore(db);
     const secret = config.auth.jwtSecret ?? (await sharedSecret(db, 'jwt_signing_key'));
     configureMediaTools({ ffmpeg: config.media.ffmpegPath, ffprobe: config.media.ffprobePath });
     const store = createObjectStore(config.storage);
@@ -193,6 +195,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     const { services } = built;
     const registry = new JobRegistry().add(
       sweepRateLimitsJob(limiter),
+      sweepIdempotencyKeysJob(idempotency),
       ...modules.flatMap((m) => m.parts.jobs ?? []),
       ...(opts.jobs ?? []),
     );
@@ -217,6 +220,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
         version: VERSION,
       });
       installAuthGuard(http, services.accounts.authenticate);
+      installIdempotency(http, idempotency);
       const migrations = await readMigrations();
       healthRoutes(http, {
         database: async () => {

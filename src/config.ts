@@ -109,6 +109,9 @@ export const configSchema = z.object({
     .optional(),
   OUTBOX_RETENTION_HOURS: int(0, 8760).default(72),
   OUTBOX_POLL_INTERVAL_MS: int(50, 60_000).default(1000),
+  VIEWS_FLUSH_INTERVAL_MS: int(50, 600_000).default(2000),
+  WEBHOOKS_ALLOW_PRIVATE_NETWORKS: bool.default(false),
+  WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(30_000),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -177,6 +180,14 @@ export interface Config {
     pollIntervalMs: number;
     /** Absent: events stay in PostgreSQL only. */
     nats?: { url: string; stream: string; subjectPrefix?: string };
+  };
+  /** How often each node writes the views it holds. */
+  views: { flushIntervalMs: number };
+  webhooks: {
+    /** Lets endpoints sit on loopback, private and link-local addresses (off: no SSRF through webhooks). */
+    allowPrivateNetworks: boolean;
+    /** The first retry's delay; later ones grow from it (×4, ×20, ×120…) until 24 h after the event. */
+    retryBaseMs: number;
   };
 }
 
@@ -292,6 +303,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       nats: c.NATS_URL
         ? { url: c.NATS_URL, stream: c.NATS_STREAM, subjectPrefix: c.NATS_SUBJECT_PREFIX }
         : undefined,
+    },
+    views: { flushIntervalMs: c.VIEWS_FLUSH_INTERVAL_MS },
+    webhooks: {
+      allowPrivateNetworks: c.WEBHOOKS_ALLOW_PRIVATE_NETWORKS,
+      retryBaseMs: c.WEBHOOK_RETRY_BASE_MS,
     },
   };
 }

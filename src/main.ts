@@ -17,6 +17,9 @@ Commands:
   api                 HTTP API only; run several behind a load balancer
   worker              job worker only; run as many as you like
   migrate             apply database migrations, then exit
+  seed                fill the catalog with demo accounts, channels, tags and videos (processed
+                      by the real pipeline); running it again adds nothing. With the embedded
+                      database, run it while Vireo is stopped.
   admin create        create an administrator account
       --username NAME   (default: admin)
       --email EMAIL     (required)
@@ -56,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  if (!['all', 'api', 'worker', 'migrate', 'admin'].includes(command)) {
+  if (!['all', 'api', 'worker', 'migrate', 'admin', 'seed'].includes(command)) {
     console.error(`unknown command "${command}"\n\n${HELP}`);
     return 2;
   }
@@ -69,6 +72,24 @@ async function main(argv: string[]): Promise<number> {
     await database.close();
     await embedded?.stop();
     return 0;
+  }
+  if (command === 'seed') {
+    // The platform runs here for the time of the seed, on a port of its own.
+    const app = await startApp({ ...config, http: { ...config.http, port: 0 } }, { role: 'all', logger });
+    try {
+      const { seedCatalog } = await import('./cli/seed.ts');
+      const { SEED_PASSWORDS } = await import('./cli/seed-data.ts');
+      const summary = await seedCatalog(app, logger);
+      console.log(
+        `seeded: ${summary.users} accounts, ${summary.tags} tags, ${summary.videos.made} videos made, ` +
+          `${summary.videos.found} already there\n` +
+          `sign in as admin / ${process.env.SEED_ADMIN_PASSWORD ? '$SEED_ADMIN_PASSWORD' : SEED_PASSWORDS.admin}, ` +
+          `or creator_alice … creator_emma / ${SEED_PASSWORDS.creator}`,
+      );
+      return 0;
+    } finally {
+      await app.stop();
+    }
   }
   if (command === 'admin') {
     if (positionals[1] !== 'create' || !values.email) {

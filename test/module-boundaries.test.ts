@@ -25,8 +25,14 @@ export const TABLE_OWNERS: Record<string, string> = {
   channels: 'channels',
   channel_memberships: 'channels',
   video_stats: 'views',
+  video_views_daily: 'views',
+  video_view_marks: 'views',
   audit_log: 'audit',
   upload_reservations: 'uploads',
+  idempotency_keys: 'platform',
+  webhook_endpoints: 'webhooks',
+  webhook_deliveries: 'webhooks',
+  webhook_attempts: 'webhooks',
 };
 
 interface SourceFile {

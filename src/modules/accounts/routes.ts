@@ -25,7 +25,8 @@ const clientOf = (req: FastifyRequest): ClientInfo => ({
 
 export function accountsRoutes(app: HttpServer, accounts: AccountsService): void {
   app.post('/api/v1/auth/register', {
-    config: { auth: 'public' },
+    // Answers carry tokens: never kept for Idempotency-Key replays.
+    config: { auth: 'public', idempotency: false },
     schema: {
       tags,
       summary: 'Create an account and sign in',
@@ -41,7 +42,8 @@ export function accountsRoutes(app: HttpServer, accounts: AccountsService): void
   });
 
   app.post('/api/v1/auth/login', {
-    config: { auth: 'public' },
+    // Answers carry tokens: never kept for Idempotency-Key replays.
+    config: { auth: 'public', idempotency: false },
     schema: {
       tags,
       summary: 'Sign in with username or email and password',
@@ -57,7 +59,8 @@ export function accountsRoutes(app: HttpServer, accounts: AccountsService): void
   });
 
   app.post('/api/v1/auth/refresh', {
-    config: { auth: 'public' },
+    // Answers carry tokens: never kept for Idempotency-Key replays.
+    config: { auth: 'public', idempotency: false },
     schema: {
       tags,
       summary: 'Exchange a refresh token for new tokens (the old one stops working)',

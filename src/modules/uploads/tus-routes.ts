@@ -86,7 +86,8 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
     }
 
     scope.post(TUS_PATH, {
-      config: { auth: 'user' },
+      // tus creation is described by headers, not a body: Idempotency-Key would not tell requests apart.
+      config: { auth: 'user', idempotency: false },
       schema: {
         tags,
         summary: 'tus creation: registers the video and answers Location and Vireo-Video-Id',
