@@ -31,6 +31,8 @@ before(async () => {
       ADMIN_USERNAME: ADMIN.username,
       REGISTER_LIMIT_PER_IP: '1000',
       LOGIN_LIMIT_PER_IP: '1000',
+      // The webhook endpoint of the last test is on loopback.
+      WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true',
     },
     // No worker: videos are made playable by hand (makeVideo).
     { role: 'api' },
@@ -561,5 +563,34 @@ describe('a deleted account', () => {
     assertProblem(await channel(id, admin.access_token), 404, 'CHANNEL_NOT_FOUND');
     assert.deepEqual(await t.app.store.list(`channels/${id}/`), []);
     assert.equal((await eventsOf('channel.deleted', id)).length, 1);
+  });
+});
+
+describe('channel webhooks', () => {
+  it('queue a delivery of channel.updated for an endpoint that asked for it', async () => {
+    const types = await api(t, 'GET', '/api/v1/webhooks/event-types', { token: admin.access_token });
+    assert.ok(JSON.stringify(types.body).includes('channel.updated'), JSON.stringify(types.body));
+    const owner = await registerUser(t);
+    const id = await channelOf(owner);
+    const endpoint = await api(t, 'POST', '/api/v1/webhooks/endpoints', {
+      token: owner.access_token,
+      // Deliveries are sent by workers (this app has none): the test looks at what is queued.
+      body: { url: 'http://127.0.0.1:9/hook', event_types: ['channel.updated', 'channel.deleted'] },
+    });
+    assert.equal(endpoint.status, 201, JSON.stringify(endpoint.body));
+    assert.equal((await put(id, owner.access_token, { name: 'Hooked' })).status, 200);
+    await eventsDelivered(t);
+    const { rows } = await sql<{ id: string }>`
+      select id from outbox_events where type = 'channel.updated' and aggregate_id = ${id}`.execute(
+      t.app.database.db,
+    );
+    const deliveries = await api(t, 'GET', `/api/v1/webhooks/endpoints/${endpoint.body.id}/deliveries`, {
+      token: owner.access_token,
+    });
+    assert.equal(deliveries.status, 200, JSON.stringify(deliveries.body));
+    assert.deepEqual(
+      deliveries.body.items.map((d: { event_id: string }) => d.event_id),
+      rows.map((r) => r.id),
+    );
   });
 });
