@@ -442,6 +442,17 @@ describe("a channel's videos", () => {
       );
     }
     assert.equal((await channel(id)).body.video_count, 2);
+
+    // Unpublished by its owner: gone too.
+    const down = await api(t, 'PATCH', `/api/v1/videos/${first}/publish`, {
+      token: owner.access_token,
+      body: { published: false },
+    });
+    assert.equal(down.status, 200, JSON.stringify(down.body));
+    assert.deepEqual(
+      (await list()).body.items.map((v: { id: string }) => v.id),
+      [third],
+    );
   });
 
   it('a hidden owner’s channel is 404 to everyone but admins', async () => {
