@@ -8,6 +8,7 @@ import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts'
 import { eventsDelivered } from './helpers/events.ts';
 import { assertProblem } from './helpers/problems.ts';
 import { TEST_JWT_SECRET } from './helpers/tokens.ts';
+import { createUpload } from './helpers/tus.ts';
 import { eventsOf as eventsIn, makeVideo as makeVideoIn, runJobs as runJobsIn } from './helpers/videos.ts';
 
 const ADMIN = { username: 'chief', email: 'chief@example.test', password: 'the admin password' };
@@ -38,7 +39,11 @@ before(async () => {
 after(() => t.stop());
 
 type User = { id: string; access_token: string };
-const makeVideo = (user: User, state?: 'ready' | 'playable' | 'unprocessed') => makeVideoIn(t, user, state);
+const makeVideo = (
+  user: User,
+  state?: 'ready' | 'playable' | 'unprocessed',
+  upload?: { publish?: string; publish_at?: string },
+) => makeVideoIn(t, user, state, upload);
 const db = () => t.app.database.db;
 const getVideo = (id: string, token?: string) => api(t, 'GET', `/api/v1/videos/${id}`, { token });
 const del = (id: string, token?: string) => api(t, 'DELETE', `/api/v1/videos/${id}`, { token });
@@ -288,5 +293,63 @@ describe('processing updates', () => {
     await videos.markReady(id, version, [], { jobId: '42', emittedAt: at(60) });
     assert.equal((await getVideo(id, owner.access_token)).body.status, 'ready');
     assert.deepEqual(await typesOf(id), ['video.published', 'video.ready']);
+  });
+});
+
+describe('publication chosen at upload', () => {
+  it('keeps a draft, schedules, or publishes when playable (the default)', async () => {
+    const owner = await registerUser(t);
+    const viewer = await registerUser(t);
+    const draft = await makeVideo(owner, 'ready', { publish: 'false' });
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const scheduled = await makeVideo(owner, 'ready', { publish_at: later });
+    const now = await makeVideo(owner, 'ready', { publish: 'true' });
+    const byDefault = await makeVideo(owner, 'ready');
+    const states = async (id: string) => {
+      const v = (await getVideo(id, owner.access_token)).body;
+      return [v.publication, v.publish_at];
+    };
+    assert.deepEqual(await states(draft), ['draft', null]);
+    assert.deepEqual(await states(scheduled), ['scheduled', later]);
+    assert.equal((await states(now))[0], 'published');
+    assert.equal((await states(byDefault))[0], 'published');
+    for (const id of [draft, scheduled])
+      assertProblem(await getVideo(id, viewer.access_token), 404, 'VIDEO_NOT_FOUND');
+    assert.deepEqual(await typesOf(draft), ['video.ready']);
+
+    // tus metadata says the same.
+    const created = await createUpload(t, owner.access_token, {
+      size: 10,
+      metadata: { filename: 'a.mp4', publish: 'false' },
+    });
+    assert.equal(created.status, 201);
+    const tusId = created.headers.get('vireo-video-id')!;
+    assert.equal((await getVideo(tusId, owner.access_token)).body.publication, 'draft');
+
+    for (const [fields, bad] of [
+      [{ publish: 'maybe' }, 'publish'],
+      [{ publish_at: 'tomorrow' }, 'publish_at'],
+      [{ publish: 'false', publish_at: later }, 'publish_at'],
+    ] as const) {
+      const form = new FormData();
+      for (const [k, v] of Object.entries(fields)) form.append(k, v);
+      form.append('file', new Blob([new Uint8Array(100)], { type: 'video/mp4' }), 'clip.mp4');
+      const res = await fetch(`${t.url}/api/v1/videos/upload`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${owner.access_token}` },
+        body: form,
+      });
+      const body = await res.json();
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.deepEqual(
+        body.errors.map((e: { field: string }) => e.field),
+        [bad],
+      );
+    }
+    const badTus = await createUpload(t, owner.access_token, {
+      size: 10,
+      metadata: { filename: 'a.mp4', publish_at: 'soon' },
+    });
+    assert.equal(badTus.status, 400);
   });
 });

@@ -9,11 +9,14 @@ export async function uploadVideo(
   t: { url: string },
   token: string,
   file: string | Buffer,
-  opts: { title?: string; filename?: string } = {},
+  /** `publish` and `publish_at` go with the form as the uploader gives them. */
+  opts: { title?: string; filename?: string; publish?: string; publish_at?: string } = {},
 ): Promise<string> {
   const data = typeof file === 'string' ? await fs.readFile(file) : file;
   const form = new FormData();
   if (opts.title !== undefined) form.append('title', opts.title);
+  if (opts.publish !== undefined) form.append('publish', opts.publish);
+  if (opts.publish_at !== undefined) form.append('publish_at', opts.publish_at);
   const filename = opts.filename ?? (typeof file === 'string' ? path.basename(file) : 'clip.mp4');
   form.append('file', new Blob([new Uint8Array(data)], { type: 'video/mp4' }), filename);
   const res = await fetch(`${t.url}/api/v1/videos/upload`, {

@@ -20,6 +20,7 @@ import {
   type VideosService,
   versionFolder,
   versionPrefix,
+  videoFolders,
 } from '../videos/index.ts';
 import { buildEncodeArgs } from './encode-command.ts';
 import { type ImagePlan, makeStills, planImages, storyboardFilter } from './images.ts';
@@ -189,6 +190,10 @@ export async function processVideo(
     throw err; // retried by the job runner with backoff
   } finally {
     await fs.rm(work, { recursive: true, force: true });
+    // Deleted while this run was storing its outputs: what it stored after the removal goes too.
+    if ((await videos.get(videoId).catch(() => null)) === undefined) {
+      for (const folder of videoFolders(videoId)) await store.deletePrefix(folder).catch(() => {});
+    }
   }
 }
 

@@ -28,7 +28,10 @@ export function plainUploadRoutes(app: HttpServer, uploads: UploadsService, dir:
       config: { auth: 'user' },
       schema: {
         tags: ['uploads'],
-        summary: 'Upload a video in one request (multipart/form-data: `file`, optional `title`)',
+        summary:
+          'Upload a video in one request (multipart/form-data: `file`; optional `title`, `publish` ' +
+          '("false" keeps it a draft) and `publish_at` (ISO 8601: publishes then); by default it ' +
+          'publishes as soon as it can be watched)',
         consumes: ['multipart/form-data'],
         response: {
           201: uploadedVideo,
@@ -52,7 +55,7 @@ export function plainUploadRoutes(app: HttpServer, uploads: UploadsService, dir:
         try {
           const form = await receiveForm(req, reservation, path.join(dir, 'forms'));
           try {
-            const source = uploads.sourceInfo(form.filename, form.title);
+            const source = uploads.sourceInfo(form.filename, form.title, form);
             const video = await uploads.accept(ownerId, source, { ...form, reservationId: reservation.id });
             reply.header('location', `/api/v1/videos/${video.id}`);
             return reply.status(201).send({ id: video.id, status: video.status });
@@ -72,6 +75,8 @@ interface ReceivedForm {
   size: number;
   filename?: string;
   title?: string;
+  publish?: string;
+  publish_at?: string;
 }
 
 /** Streams the `file` part to disk within the room reserved, and collects the title before or after it. */
@@ -86,6 +91,8 @@ async function receiveForm(req: FastifyRequest, room: Reservation, dir: string):
     for await (const part of parts) {
       if (part.type === 'field') {
         if (part.fieldname === 'title') form.title = String(part.value);
+        if (part.fieldname === 'publish') form.publish = String(part.value);
+        if (part.fieldname === 'publish_at') form.publish_at = String(part.value);
         continue;
       }
       if (part.fieldname !== 'file') {

@@ -23,6 +23,14 @@ const NO_CONTROL = 'must not hold control characters';
 export interface SourceInfo {
   filename: string;
   title: string;
+  /** When the video publishes (once playable): undefined, as soon as it can; null, kept a draft. */
+  publishAt?: Date | null;
+}
+
+/** What an uploader may say of the video's publication: `publish` ("true"/"false") and `publish_at`. */
+export interface PublishOptions {
+  publish?: string | null;
+  publish_at?: string | null;
 }
 
 /** Room a one-request upload holds in its uploader's quota while its file streams in. */
@@ -41,8 +49,13 @@ export class UploadsService {
   }
 
   /** Filename and title as given by the uploader; the title defaults to the filename without extension. */
-  sourceInfo(filename: string | null | undefined, title: string | null | undefined): SourceInfo {
+  sourceInfo(
+    filename: string | null | undefined,
+    title: string | null | undefined,
+    options: PublishOptions = {},
+  ): SourceInfo {
     const fields: FieldError[] = [];
+    const publishAt = publishAtOf(options, fields);
     const name = filename?.trim() ?? '';
     if (!name) fields.push({ field: 'filename', message: 'is required' });
     else if (name.length > MAX_FILENAME) fields.push({ field: 'filename', message: 'is too long' });
@@ -57,7 +70,7 @@ export class UploadsService {
       });
     }
     const stem = path.parse(name).name || name;
-    return { filename: name, title: given || stem.slice(0, MAX_TITLE) };
+    return { filename: name, title: given || stem.slice(0, MAX_TITLE), publishAt };
   }
 
   assertSize(size: number, headers?: Record<string, string>): void {
@@ -145,6 +158,7 @@ export class UploadsService {
         title: input.title,
         filename: input.filename,
         size: input.size,
+        publishAt: input.publishAt,
       });
     });
   }
@@ -271,3 +285,33 @@ async function exists(file: string): Promise<boolean> {
     () => false,
   );
 }
+
+/**
+ * When an upload publishes: by default as soon as it can be watched; `publish=false` keeps it a draft;
+ * `publish_at` (ISO 8601) schedules it.
+ */
+function publishAtOf(options: PublishOptions, fields: FieldError[]): Date | null | undefined {
+  const publish = options.publish?.trim().toLowerCase();
+  if (publish != null && publish !== 'true' && publish !== 'false') {
+    fields.push({ field: 'publish', message: 'must be true or false' });
+    return undefined;
+  }
+  if (options.publish_at != null) {
+    const at = ISO_DATETIME.test(options.publish_at.trim()) ? new Date(options.publish_at.trim()) : null;
+    if (!at || Number.isNaN(at.getTime())) {
+      fields.push({
+        field: 'publish_at',
+        message: 'must be an ISO 8601 date and time, e.g. 2030-01-31T18:00:00Z',
+      });
+      return undefined;
+    }
+    if (publish === 'false') {
+      fields.push({ field: 'publish_at', message: 'cannot be given with publish=false' });
+      return undefined;
+    }
+    return at;
+  }
+  return publish === 'false' ? null : undefined;
+}
+
+const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;

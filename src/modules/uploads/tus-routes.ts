@@ -93,7 +93,7 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
         summary: 'tus creation: registers the video and answers Location and Vireo-Video-Id',
         description:
           'Upload-Metadata needs `filename`; `title` is optional (default: the filename without ' +
-          'extension). With Content-Type application/offset+octet-stream, the body is the first bytes.',
+          'extension), so are `publish` ("false" keeps the video a draft) and `publish_at` (ISO 8601).  With Content-Type application/offset+octet-stream, the body is the first bytes.',
         response: {
           201: noContent.describe('Created: Location, Vireo-Video-Id, Upload-Expires (and Upload-Offset)'),
           400: problem(
@@ -114,7 +114,7 @@ export function tusRoutes(app: HttpServer, uploads: UploadsService, tus: TusEndp
         const size = lengthOf(req);
         if (size !== undefined) uploads.assertSize(size, { 'Tus-Max-Size': String(uploads.maxBytes) });
         const meta = metadataOf(req.headers['upload-metadata']);
-        const source = uploads.sourceInfo(meta.filename, meta.title);
+        const source = uploads.sourceInfo(meta.filename, meta.title, meta);
         const ownerId = principalOf(req).userId;
         await uploads.assertDiskRoom(size ?? 0);
         let creation: Creation;

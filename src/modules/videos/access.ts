@@ -3,7 +3,7 @@
 // The order is the catalog's: hidden → published → access tier → allow. Lists apply the same rule in SQL
 // (`listing.ts`), and the tests hold the two together.
 import type { Principal } from '../../platform/http/auth-guard.ts';
-import type { AccessTier, OwnerStatus, VideoRow } from './repo.ts';
+import type { OwnerStatus, VideoRow } from './repo.ts';
 
 /** What the decisions read of a video; `owner_status` is its owner's account status. */
 export type AccessFacts = Pick<
