@@ -153,6 +153,15 @@ describe('image rendering', () => {
     );
   });
 
+  it('renders pictures sent at once, a few at a time, each to its end', async () => {
+    const bytes = await fs.readFile(await make('many.png', '40x40'));
+    const outs = await Promise.all(
+      Array.from({ length: 5 }, () => renderImage(bytes, { width: 16, height: 16, output: 'jpeg' }, dir)),
+    );
+    assert.equal(outs.length, 5);
+    for (const out of outs) assert.ok(out.data.length > 0);
+  });
+
   it('refuses a picture cut short', async () => {
     const bytes = await fs.readFile(await make('cut.png', '64x64'));
     await assert.rejects(
