@@ -59,7 +59,9 @@ describe('POST /api/v1/auth/register', () => {
 
     const me = await api(t, 'GET', '/api/v1/users/me', { token: body.access_token });
     assert.equal(me.status, 200);
-    assert.deepEqual(me.body, body.user);
+    // /users/me adds the account's channel (made with it) to what sign-in answers.
+    assert.match(me.body.channel_id, /^[0-9a-f-]{36}$/);
+    assert.deepEqual(me.body, { ...body.user, channel_id: me.body.channel_id });
   });
 
   it('keeps a given display name, trimmed', async () => {

@@ -29,6 +29,7 @@ describe('GET /api/v1/users/me', () => {
     const res = await me(u.access_token);
     assert.equal(res.status, 200);
     assert.deepEqual(Object.keys(res.body).sort(), [
+      'channel_id',
       'created_at',
       'display_name',
       'email',

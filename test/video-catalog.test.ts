@@ -154,10 +154,11 @@ describe('editing a video', () => {
     assert.deepEqual([none.views_count, none.publication, none.access_tier], [0, 'published', 0]);
     assert.equal(none.hidden, undefined, 'moderation is the owner’s business');
     assert.equal((await getVideo(id, owner.access_token)).body.hidden, false);
-    // Channels and views arrive with their modules; their rows are made here by hand.
-    const channelId = uuidv7();
-    await sql`insert into channels (id, owner_id, handle, name)
-      values (${channelId}, ${owner.id}, ${`h${channelId.slice(-8)}`}, 'Pasta Lab')`.execute(db());
+    // The owner's channel came with the account; views arrive with their module (its row made by hand).
+    const channelId = (await api(t, 'GET', '/api/v1/users/me', { token: owner.access_token })).body
+      .channel_id;
+    await sql`update channels set handle = ${`h${channelId.slice(-8)}`}, name = 'Pasta Lab'
+      where id = ${channelId}`.execute(db());
     await sql`insert into video_stats (video_id, views_member, views_non_member)
       values (${id}, 2, 5)`.execute(db());
     const v = (await getVideo(id)).body;
@@ -167,12 +168,13 @@ describe('editing a video', () => {
 });
 
 describe('who may watch, through the API', () => {
-  /** The owner's channel (made by hand until the channels module makes it), and a member of it. */
+  /** The owner's channel, made with the account. */
   async function channelOf(owner: { id: string }): Promise<string> {
-    const id = uuidv7();
-    await sql`insert into channels (id, owner_id, handle, name)
-      values (${id}, ${owner.id}, ${`c${id.slice(-10)}`}, 'A channel')`.execute(db());
-    return id;
+    const { rows } = await sql<{ id: string }>`select id from channels where owner_id = ${owner.id}`.execute(
+      db(),
+    );
+    assert.ok(rows[0], 'every account has a channel');
+    return rows[0].id;
   }
   const join = (channelId: string, user: { id: string }, tier: 1 | 2) =>
     sql`insert into channel_memberships (channel_id, user_id, tier) values (${channelId}, ${user.id}, ${tier})

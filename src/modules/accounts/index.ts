@@ -8,7 +8,7 @@ import { AccessTokens } from './tokens.ts';
 export { toSelfDto, toUserDto } from './dto.ts';
 export { userStatusChanged } from './events.ts';
 export { accountStatus, role, selfDto, userDto } from './schema.ts';
-export { AccountsService } from './service.ts';
+export { AccountsService, type SelfExtras } from './service.ts';
 export { AccessTokens } from './tokens.ts';
 
 declare module '../../platform/modules/define-module.ts' {

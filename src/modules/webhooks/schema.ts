@@ -1,12 +1,13 @@
 // What the webhook routes take and answer, and the events an endpoint may ask for.
 import { z } from 'zod';
+import { CHANNEL_EVENTS } from '../channels/index.ts';
 import { VIDEO_EVENTS } from '../videos/index.ts';
 
 /**
- * The events delivered to webhooks. Extend it with other catalog events (channel.updated,
- * channel.deleted) once their modules define them; their payload must carry `owner_id`.
+ * The events delivered to webhooks: the catalog's (videos and channels). Each payload must carry
+ * `owner_id`.
  */
-export const WEBHOOK_EVENTS = [...VIDEO_EVENTS];
+export const WEBHOOK_EVENTS = [...VIDEO_EVENTS, ...CHANNEL_EVENTS];
 export const WEBHOOK_EVENT_TYPES = WEBHOOK_EVENTS.map((e) => e.type) as [string, ...string[]];
 
 const eventTypes = z

@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   INVALID_STATE: { status: 409, title: 'The video is not in a state that allows this' },
   VIDEO_NOT_UNPUBLISHED: { status: 409, title: 'Unpublish the video before deleting it' },
   HANDLE_TAKEN: { status: 409, title: 'The channel handle is taken' },
+  CHANNEL_EXISTS: { status: 409, title: 'You already have a channel' },
   TAG_EXISTS: { status: 409, title: 'A tag with this name or slug exists' },
   TAG_LIMIT_EXCEEDED: { status: 422, title: 'Too many tags' },
   IDEMPOTENCY_KEY_REUSED: {
