@@ -229,9 +229,14 @@ describe('PATCH /api/v1/admin/users/{id}', () => {
   });
 
   it('will not let an administrator hide, delete or demote itself', async () => {
-    for (const body of [{ status: 'hidden' }, { status: 'deleted' }, { role: 'user' }]) {
+    for (const body of [{ status: 'hidden' }, { role: 'user' }]) {
       assertProblem(await patch(admin.access_token, admin.id, body), 403, 'PERMISSION_DENIED');
     }
+    assertProblem(
+      await patch(admin.access_token, admin.id, { status: 'deleted' }),
+      403,
+      'CANNOT_DELETE_SELF',
+    );
     const self = await me(admin.access_token);
     assert.equal(self.status, 200);
     assert.equal(self.body.role, 'admin');
@@ -279,7 +284,7 @@ describe('videos of a hidden or deleted account', () => {
   }
   const fetchMedia = (url: string, token?: string) => api(t, 'GET', url, { token });
 
-  it('answer 404 like a missing video to all but administrators, and come back on restore', async () => {
+  it('answer 404 like a missing video to all but administrators, and come back on restore of a hidden one', async () => {
     const owner = await registerUser(t);
     const viewer = await registerUser(t);
     const shown = await makeVideo(owner, 'ready');
@@ -316,6 +321,15 @@ describe('videos of a hidden or deleted account', () => {
       // What was handed out before, playback tokens included, answers as a missing video does.
       for (const url of before) assertProblem(await fetchMedia(url), 404, 'VIDEO_NOT_FOUND');
 
+      if (status === 'deleted') {
+        // Deleting is for good.
+        assertProblem(
+          await patch(admin.access_token, owner.id, { status: 'active' }),
+          409,
+          'ACCOUNT_DELETED',
+        );
+        break;
+      }
       assert.equal((await patch(admin.access_token, owner.id, { status: 'active' })).status, 200);
       await eventsDelivered(t);
       for (const id of [shown, unlisted]) {

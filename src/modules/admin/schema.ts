@@ -7,7 +7,7 @@ export const idParams = z.object({ id: z.uuid() });
 const reason = z.string().trim().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters');
 
 /** A reason the action may carry; the body itself may be left out. */
-export const optionalReasonBody = z.object({ reason: reason.optional() }).optional();
+export const optionalReasonBody = z.object({ reason: reason.optional() }).nullish();
 export const requiredReasonBody = z.object({ reason });
 
 export const userListQuery = pageQuery
