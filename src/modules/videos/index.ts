@@ -2,6 +2,7 @@
 // videos table.
 import { defineModule, defineSubscriber } from '../../platform/modules/define-module.ts';
 import { userStatusChanged } from '../accounts/index.ts';
+import { publishDueJob, removeMediaJob } from './jobs.ts';
 import { PlaybackTokens } from './playback-tokens.ts';
 import { videosRoutes } from './routes.ts';
 import { VideosService } from './service.ts';
@@ -50,8 +51,10 @@ export const videosModule = defineModule({
     return {
       service,
       routes: (http) => videosRoutes(http, { videos: service, hub: ctx.hub, signer: tokens }),
+      jobs: [removeMediaJob(ctx.store), publishDueJob(() => service.publishDue())],
       subscribers: [
-        // A hidden or deleted account's videos move to new media URLs and their open streams end.
+        // A hidden account's videos move to new media URLs and their open streams end; a deleted
+        // account's videos are deleted.
         defineSubscriber({
           event: userStatusChanged,
           name: 'videos.owner_status',

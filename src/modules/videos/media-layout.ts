@@ -14,6 +14,9 @@
 
 export const sourceKey = (videoId: string): string => `sources/${videoId}/original`;
 
+/** Every stored object of a video, as store prefixes: its source, and its media of every version. */
+export const videoFolders = (videoId: string): string[] => [`sources/${videoId}/`, `videos/${videoId}/`];
+
 /** The folder of one media version, without the trailing slash. */
 export const versionPrefix = (videoId: string, version: number): string => `videos/${videoId}/${version}`;
 

@@ -118,6 +118,19 @@ export async function membershipTierOf(db: DbOrTx, ownerId: string, userId: stri
   return rows[0]?.tier ?? 0;
 }
 
+/** A video with its owner's status, the video's row locked until the transaction ends. */
+export async function lockVideoWithOwner(db: DbOrTx, id: string): Promise<VideoAccessRow | undefined> {
+  return db
+    .withTables<VideosTables & OwnersTables>()
+    .selectFrom('videos')
+    .innerJoin('users', 'users.id', 'videos.owner_id')
+    .selectAll('videos')
+    .select('users.status as owner_status')
+    .where('videos.id', '=', id)
+    .forUpdate(['videos'])
+    .executeTakeFirst();
+}
+
 export async function lockVideo(db: DbOrTx, id: string): Promise<VideoRow | undefined> {
   return q(db).selectFrom('videos').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
 }
@@ -220,6 +233,37 @@ export async function uploadingSince(db: DbOrTx, seconds: number): Promise<strin
   const { rows } = await sql<{ id: string }>`
     select id from videos
     where status = 'uploading' and created_at < now() - make_interval(secs => ${seconds})`.execute(db);
+  return rows.map((r) => r.id);
+}
+
+/** Removes the row (video_stats goes with it). */
+export async function deleteVideo(db: DbOrTx, id: string): Promise<void> {
+  await q(db).deleteFrom('videos').where('id', '=', id).execute();
+}
+
+/** A batch of one owner's video ids, oldest first. Served by videos_owner_id_idx. */
+export async function videoIdsOf(db: DbOrTx, ownerId: string, limit: number): Promise<string[]> {
+  const rows = await q(db)
+    .selectFrom('videos')
+    .select('id')
+    .where('owner_id', '=', ownerId)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/** Scheduled videos whose time has come and that can be watched. Served by videos_scheduled_idx. */
+export async function duePublicationIds(db: DbOrTx, limit: number): Promise<string[]> {
+  const rows = await q(db)
+    .selectFrom('videos')
+    .select('id')
+    .where('publication', '=', 'scheduled')
+    .where('publish_at', '<=', sql<Date>`now()`)
+    .where('playback_version', 'is not', null)
+    .orderBy('publish_at')
+    .limit(limit)
+    .execute();
   return rows.map((r) => r.id);
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { principalOf } from '../../platform/http/auth-guard.ts';
 import { problemSchema } from '../../platform/http/errors.ts';
-import type { HttpServer } from '../../platform/http/server.ts';
+import { type HttpServer, noContent } from '../../platform/http/server.ts';
 import type { NotifyHub } from '../../platform/realtime/notify-hub.ts';
 import { sseStreams } from '../../platform/realtime/sse.ts';
 import { type PlaybackSigner, toVideoDto } from './dto.ts';
@@ -42,6 +42,25 @@ export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRou
       response: { 200: videoDto, 404: notFound },
     },
     handler: async (req) => toVideoDto(await videos.edit(req.params.id, principalOf(req), req.body), signer),
+  });
+
+  app.delete('/api/v1/videos/:id', {
+    config: { auth: 'user' },
+    schema: {
+      tags,
+      summary: 'Delete a video that is not published, with every stored file of it (owner or admin)',
+      params: videoIdParams,
+      response: {
+        204: noContent,
+        403: problemSchema.describe('PERMISSION_DENIED'),
+        404: notFound,
+        409: problemSchema.describe('VIDEO_NOT_UNPUBLISHED'),
+      },
+    },
+    handler: async (req, reply) => {
+      await videos.remove(req.params.id, principalOf(req));
+      return reply.status(204).send(null);
+    },
   });
 
   app.get('/api/v1/videos/:id/processing', {

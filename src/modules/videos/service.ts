@@ -6,11 +6,14 @@ import type { FailureCode } from '../../platform/errors/codes.ts';
 import { DomainError } from '../../platform/errors/domain-error.ts';
 import { emit } from '../../platform/events/emit.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
+import { enqueue } from '../../platform/jobs/enqueue.ts';
 import type { MediaInfo } from '../../platform/media/media-info.ts';
 import { publish } from '../../platform/realtime/notify-hub.ts';
 import { canManage, canSee, narrowsAudience, tierDecision } from './access.ts';
-import { videoPublished, videoReprocessRequested } from './events.ts';
-import { duePublication, PUBLICATION, transition } from './lifecycle.ts';
+import { videoDeleted, videoPublished, videoReprocessRequested } from './events.ts';
+import { removeMediaJobType } from './jobs.ts';
+import { assertDeletable, duePublication, PUBLICATION, transition } from './lifecycle.ts';
+import { videoFolders } from './media-layout.ts';
 import type { PlaybackTokens } from './playback-tokens.ts';
 import type {
   OwnerStatus,
@@ -263,11 +266,72 @@ export class VideosService {
    * deleting moves the access epoch of every video of theirs, so that no URL or token handed out
    * before still plays, and tells open streams to check their viewer again.
    */
-  async ownerStatusChanged(tx: DbOrTx, ownerId: string, status: OwnerStatus): Promise<void> {
+  async ownerStatusChanged(tx: Tx, ownerId: string, status: OwnerStatus): Promise<void> {
     if (status === 'active') return;
+    // A deleted account's videos go with it, stored objects included.
+    if (status === 'deleted') await this.deleteAllOf(ownerId, tx);
     if ((await repo.bumpOwnerAccessEpochs(tx, ownerId)) > 0) {
       await publish(tx, ownerAccessTopic(ownerId), { status });
     }
+  }
+
+  /**
+   * The owner or an admin deletes a video they took down (or never published): VIDEO_NOT_FOUND to
+   * whoever may not see it, PERMISSION_DENIED to whoever sees it but does not manage it,
+   * VIDEO_NOT_UNPUBLISHED while it is published.
+   */
+  async remove(id: string, principal: Principal): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      const video = await this.managed(tx, id, principal);
+      assertDeletable(video);
+      await this.deleteVideo(tx, id);
+    });
+  }
+
+  /**
+   * Deletes a video whatever its state (in the caller's transaction): the row now, every stored object
+   * (source, every media version, an uploaded thumbnail) by a job enqueued in the same transaction, so
+   * nothing is left behind if the process dies after the commit. Emits `video.deleted`. Answers whether
+   * there was such a video.
+   */
+  async deleteVideo(tx: Tx, id: string): Promise<boolean> {
+    const video = await repo.lockVideo(tx, id);
+    if (!video) return false;
+    await repo.deleteVideo(tx, id);
+    const keys = [...videoFolders(id), ...(video.thumbnail_key ? [video.thumbnail_key] : [])];
+    await enqueue(tx, removeMediaJobType, { video_id: id, keys });
+    await emit(
+      tx,
+      videoDeleted.create({ aggregateId: id, payload: { video_id: id, owner_id: video.owner_id } }),
+    );
+    // Open event streams check their viewer again, and find nothing.
+    await publish(tx, videoAccessTopic(id), { deleted: true });
+    return true;
+  }
+
+  /**
+   * Deletes every video of one owner whatever its state (their channel or account goes): in the
+   * caller's transaction, or in one of its own. Answers how many there were.
+   */
+  async deleteAllOf(ownerId: string, tx?: Tx): Promise<number> {
+    if (!tx) return this.db.transaction().execute((own) => this.deleteAllOf(ownerId, own));
+    let deleted = 0;
+    for (;;) {
+      const ids = await repo.videoIdsOf(tx, ownerId, 200);
+      if (ids.length === 0) return deleted;
+      for (const id of ids) if (await this.deleteVideo(tx, id)) deleted++;
+    }
+  }
+
+  /**
+   * A locked video the caller manages: VIDEO_NOT_FOUND when they may not see it (nothing disclosed),
+   * PERMISSION_DENIED when they see it but are neither its owner nor an admin.
+   */
+  private async managed(tx: Tx, id: string, principal: Principal): Promise<VideoAccessRow> {
+    const video = await repo.lockVideoWithOwner(tx, id);
+    if (!video || !canSee(video, principal)) throw new DomainError('VIDEO_NOT_FOUND');
+    if (!canManage(video, principal)) throw new DomainError('PERMISSION_DENIED');
+    return video;
   }
 
   /** Owner or admin re-runs processing: `video.reprocess_requested`, in the same transaction. */
@@ -327,6 +391,24 @@ export class VideosService {
       }),
     );
     return updated;
+  }
+
+  /** Publishes every scheduled video whose time has come (the scheduler job); answers how many. */
+  async publishDue(): Promise<number> {
+    let published = 0;
+    for (;;) {
+      const ids = await repo.duePublicationIds(this.db, 100);
+      let moved = 0;
+      for (const id of ids) {
+        await this.db.transaction().execute(async (tx) => {
+          const video = await repo.lockVideo(tx, id);
+          if (video && (await this.publishIfDue(tx, video)) !== video) moved++;
+        });
+      }
+      published += moved;
+      // A batch in which nothing moved (another node took them) ends the run.
+      if (ids.length < 100 || moved === 0) return published;
+    }
   }
 
   isFinal(status: VideoStatus): boolean {
