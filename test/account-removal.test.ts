@@ -87,7 +87,10 @@ describe('DELETE /api/v1/user/account', () => {
     assertProblem(await me(u.access_token), 403, 'ACCOUNT_HIDDEN');
     assertProblem(await login(u), 403, 'ACCOUNT_HIDDEN');
     await eventsDelivered(t);
+    // Deleted with the account, even for administrators.
     assertProblem(await watch(video), 404, 'VIDEO_NOT_FOUND');
+    assertProblem(await watch(video, admin.access_token), 404, 'VIDEO_NOT_FOUND');
+    assert.ok((await eventsOf(t, video)).some((e) => e.type === 'video.deleted'));
     assert.deepEqual(await statusEvents(u.id), ['deleted']);
     const account = await api(t, 'GET', `/api/v1/admin/users/${u.id}`, { token: admin.access_token });
     assert.equal(account.body.status, 'deleted');

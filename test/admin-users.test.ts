@@ -235,7 +235,14 @@ describe('hide, restore, delete', () => {
     );
     assertProblem(await login(owner.username, owner.password), 403, 'ACCOUNT_HIDDEN');
     await eventsDelivered(t);
+    // The videos module deletes the account's videos (their stored objects by a job) when it hears of it.
     assertProblem(await api(t, 'GET', `/api/v1/videos/${video}`), 404, 'VIDEO_NOT_FOUND');
+    assertProblem(
+      await api(t, 'GET', `/api/v1/videos/${video}`, { token: admin.access_token }),
+      404,
+      'VIDEO_NOT_FOUND',
+    );
+    assert.ok((await eventsOf(t, video)).some((e) => e.type === 'video.deleted'));
 
     assertProblem(await chief().put(`/users/${owner.id}/restore`), 409, 'ACCOUNT_DELETED');
     assertProblem(await chief().put(`/users/${owner.id}/hide`), 409, 'ACCOUNT_DELETED');
