@@ -1,5 +1,5 @@
 import type { UserRow } from './repo.ts';
-import type { Tokens } from './service.ts';
+import type { SelfExtras, Tokens } from './service.ts';
 
 export function toUserDto(u: UserRow) {
   return {
@@ -23,6 +23,20 @@ export function toSelfDto(u: UserRow) {
     created_at: u.created_at.toISOString(),
     email: u.email,
     status: u.status,
+  };
+}
+
+/** GET /users/me: the account and what other modules add to it (written out, as above). */
+export function toMeDto(u: UserRow, extras: SelfExtras) {
+  return {
+    id: u.id,
+    username: u.username,
+    display_name: u.display_name,
+    role: u.role,
+    created_at: u.created_at.toISOString(),
+    email: u.email,
+    status: u.status,
+    channel_id: extras.channel_id,
   };
 }
 

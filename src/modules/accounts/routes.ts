@@ -2,11 +2,12 @@ import type { FastifyRequest } from 'fastify';
 import { principalOf } from '../../platform/http/auth-guard.ts';
 import { problemSchema } from '../../platform/http/errors.ts';
 import { type HttpServer, noContent } from '../../platform/http/server.ts';
-import { toSelfDto, toTokensDto } from './dto.ts';
+import { toMeDto, toSelfDto, toTokensDto } from './dto.ts';
 import {
   deleteAccountBody,
   displayNameBody,
   loginBody,
+  meDto,
   passwordBody,
   refreshBody,
   registerBody,
@@ -82,8 +83,15 @@ export function accountsRoutes(app: HttpServer, accounts: AccountsService): void
 
   app.get('/api/v1/users/me', {
     config: { auth: 'user' },
-    schema: { tags, summary: 'The signed-in account', response: { 200: selfDto } },
-    handler: async (req) => toSelfDto(await accounts.me(principalOf(req))),
+    schema: { tags, summary: 'The signed-in account', response: { 200: meDto } },
+    handler: async (req) => {
+      const principal = principalOf(req);
+      const [user, extras] = await Promise.all([
+        accounts.me(principal),
+        accounts.selfExtras(principal.userId),
+      ]);
+      return toMeDto(user, extras);
+    },
   });
 
   app.put('/api/v1/user/display-name', {

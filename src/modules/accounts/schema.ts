@@ -58,6 +58,10 @@ export const userDto = z
 
 export const selfDto = userDto.extend({ email: z.string(), status: accountStatus }).meta({ id: 'SelfUser' });
 
+export const meDto = selfDto
+  .extend({ channel_id: z.uuid().nullable().describe("The account's channel; null after it was deleted") })
+  .meta({ id: 'Me' });
+
 export const tokensDto = z
   .object({
     token_type: z.literal('Bearer'),

@@ -49,6 +49,11 @@ const ACCOUNTS_TOPIC = 'accounts';
 /** Stands for the account in queries about a sign-in name that matches none, so both cost the same. */
 const NO_ACCOUNT = '00000000-0000-0000-0000-000000000000';
 
+/** Fields of GET /users/me that other modules own; accounts answers null until one supplies them. */
+export interface SelfExtras {
+  channel_id: string | null;
+}
+
 export interface ClientInfo {
   ip: string;
   userAgent: string | null;
@@ -76,6 +81,9 @@ export class AccountsService {
   // bounds staleness should a notification ever be missed.
   private readonly sessions = new BoundedCache<SessionEntry>(20_000, 10_000);
 
+  /** What GET /users/me adds to the account, from modules built later (its channel). */
+  private selfExtender: (userId: string) => Promise<SelfExtras> = async () => ({ channel_id: null });
+
   /** Run in the transaction that creates a user (modules built later make what each account has). */
   private readonly userCreatedHooks: ((tx: Tx, user: UserRow) => Promise<void>)[] = [];
 
@@ -90,6 +98,15 @@ export class AccountsService {
    */
   onUserCreated(hook: (tx: Tx, user: UserRow) => Promise<void>): void {
     this.userCreatedHooks.push(hook);
+  }
+
+  /** `fn` supplies the fields of the signed-in user's own view that accounts does not own. */
+  extendSelf(fn: (userId: string) => Promise<SelfExtras>): void {
+    this.selfExtender = fn;
+  }
+
+  selfExtras(userId: string): Promise<SelfExtras> {
+    return this.selfExtender(userId);
   }
 
   async register(

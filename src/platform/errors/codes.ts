@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   ACCOUNT_DELETED: { status: 409, title: 'The account is deleted for good; it cannot be changed' },
   VIDEO_NOT_UNPUBLISHED: { status: 409, title: 'Unpublish the video before deleting it' },
   HANDLE_TAKEN: { status: 409, title: 'The channel handle is taken' },
+  CHANNEL_EXISTS: { status: 409, title: 'You already have a channel' },
   TAG_EXISTS: { status: 409, title: 'A tag with this name or slug exists' },
   TAG_LIMIT_EXCEEDED: { status: 422, title: 'Too many tags' },
   IDEMPOTENCY_KEY_REUSED: {

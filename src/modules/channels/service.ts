@@ -1,0 +1,328 @@
+// Channel rules: one per account, made with it; its page, premium fee and images; who may change it;
+// removing it with its videos. Later modules (community, money) use membershipTier and setMembership.
+import path from 'node:path';
+import pg from 'pg';
+import { uuidv7 } from 'uuidv7';
+import type { Db, Tx } from '../../platform/db/database.ts';
+import { DomainError } from '../../platform/errors/domain-error.ts';
+import { emit } from '../../platform/events/emit.ts';
+import type { Principal } from '../../platform/http/auth-guard.ts';
+import { ImageError, renderImage } from '../../platform/media/image.ts';
+import type { Logger } from '../../platform/observability/logger.ts';
+import type { ObjectStore } from '../../platform/storage/object-store.ts';
+import { channelCreated, channelDeleted, channelUpdated } from './events.ts';
+import { handleCandidates, handleFrom } from './handles.ts';
+import { IMAGE_KINDS, type ImageKind, imageFileName, imageKey } from './images.ts';
+import type { ChannelPatch, ChannelRow, ChannelVideoRow, ChannelWithOwner } from './repo.ts';
+import * as repo from './repo.ts';
+
+/**
+ * What channels need of the videos module: removing every video of an owner with its stored objects,
+ * in the caller's transaction.
+ */
+export interface VideoRemover {
+  deleteAllOf(ownerId: string, tx?: Tx): Promise<number>;
+}
+
+export interface ChannelsDeps {
+  db: Db;
+  store: ObjectStore;
+  videos: VideoRemover;
+  logger: Logger;
+  /** Scratch folder for images being checked and resized. */
+  scratchDir: string;
+}
+
+export type MembershipTier = 0 | 1 | 2;
+
+/** What an owner may change with PUT; absent fields stay. */
+export interface ChannelEdit {
+  handle?: string;
+  name?: string;
+  description?: string;
+  monthly_fee?: string;
+  currency?: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const NAME_MAX = 50;
+/** Tries before registration gives up on a handle; random suffixes make a second collision unlikely. */
+const HANDLE_ATTEMPTS = 20;
+
+export class ChannelsService {
+  constructor(private readonly deps: ChannelsDeps) {}
+
+  /**
+   * Makes the channel of a new account, in the transaction that creates it. Never fails because of
+   * a handle: a taken one gets a suffix.
+   */
+  async createFor(tx: Tx, user: { id: string; username: string; display_name: string }): Promise<ChannelRow> {
+    const name = user.display_name.trim().slice(0, NAME_MAX) || user.username;
+    let attempts = 0;
+    for (const handle of handleCandidates(handleFrom(user.username))) {
+      const made = await repo.insertChannelIfFree(tx, { id: uuidv7(), owner_id: user.id, handle, name });
+      if (made) {
+        await this.announceCreated(tx, made);
+        return made;
+      }
+      const existing = await repo.findByOwner(tx, user.id);
+      if (existing) return existing;
+      if (++attempts >= HANDLE_ATTEMPTS) break;
+    }
+    throw new Error(`no free channel handle for user ${user.id} after ${HANDLE_ATTEMPTS} attempts`);
+  }
+
+  /** The channel of an account; undefined when it has none (deleted it). */
+  ofOwner(ownerId: string): Promise<ChannelWithOwner | undefined> {
+    return repo.findByOwner(this.deps.db, ownerId);
+  }
+
+  channelIdOf(ownerId: string): Promise<string | null> {
+    return repo.channelIdOfOwner(this.deps.db, ownerId);
+  }
+
+  /** By id or by handle (any case); whatever its owner's status. */
+  get(idOrHandle: string): Promise<ChannelWithOwner | undefined> {
+    return UUID.test(idOrHandle)
+      ? repo.findById(this.deps.db, idOrHandle)
+      : repo.findByHandle(this.deps.db, idOrHandle);
+  }
+
+  membershipTier(channelId: string, userId: string): Promise<MembershipTier> {
+    return repo.membershipTier(this.deps.db, channelId, userId);
+  }
+
+  /** Sets (tier 1 subscriber, 2 premium) or ends (null) a membership, in the caller's transaction. */
+  setMembership(tx: Tx, channelId: string, userId: string, tier: 1 | 2 | null): Promise<void> {
+    return repo.setMembership(tx, channelId, userId, tier);
+  }
+
+  /** A channel the caller may see: one whose owner is hidden or deleted exists for admins only. */
+  async visible(idOrHandle: string, principal: Principal | null): Promise<ChannelWithOwner> {
+    const channel = await this.get(idOrHandle);
+    if (!channel || (channel.owner_status !== 'active' && principal?.role !== 'admin')) {
+      throw new DomainError('CHANNEL_NOT_FOUND');
+    }
+    return channel;
+  }
+
+  /** The channel's page: the channel, its counts and the caller's membership. */
+  async page(idOrHandle: string, principal: Principal | null) {
+    const channel = await this.visible(idOrHandle, principal);
+    const [counts, tier] = await Promise.all([
+      repo.countsOf(this.deps.db, channel),
+      principal ? this.membershipTier(channel.id, principal.userId) : Promise.resolve<MembershipTier>(0),
+    ]);
+    return { channel, counts, tier };
+  }
+
+  /** The channel's videos anyone may see (the same list for its owner and admins), newest first. */
+  async videos(
+    idOrHandle: string,
+    principal: Principal | null,
+    page: { limit: number; after?: [string, string] },
+  ): Promise<{ channel: ChannelWithOwner; rows: ChannelVideoRow[] }> {
+    const channel = await this.visible(idOrHandle, principal);
+    const rows = await repo.listChannelVideos(this.deps.db, channel.owner_id, {
+      limit: page.limit + 1,
+      after: page.after,
+    });
+    return { channel, rows };
+  }
+
+  /** Owner or admin; HANDLE_TAKEN when another channel has the handle. Emits channel.updated on a change. */
+  async update(id: string, principal: Principal, edit: ChannelEdit): Promise<ChannelRow> {
+    await this.managed(id, principal);
+    return this.inTx(async (tx) => {
+      const current = await repo.lockById(tx, id);
+      if (!current) throw new DomainError('CHANNEL_NOT_FOUND');
+      const patch: ChannelPatch = {};
+      for (const field of ['handle', 'name', 'description', 'monthly_fee', 'currency'] as const) {
+        const value = edit[field];
+        if (value !== undefined && !sameValue(field, current[field], value)) patch[field] = value;
+      }
+      const fields = Object.keys(patch);
+      if (fields.length === 0) return current;
+      const updated = await repo.updateChannel(tx, id, patch);
+      await this.announceUpdated(tx, updated, fields);
+      return updated;
+    });
+  }
+
+  /**
+   * Checks, resizes and stores a new avatar or banner under a new name (so caches may keep each name
+   * forever), then removes the one it replaces. IMAGE_INVALID when the bytes are not a picture we take.
+   */
+  async setImage(id: string, principal: Principal, kind: ImageKind, bytes: Buffer): Promise<ChannelRow> {
+    await this.managed(id, principal);
+    const spec = IMAGE_KINDS[kind];
+    let rendered: Awaited<ReturnType<typeof renderImage>>;
+    try {
+      rendered = await renderImage(bytes, spec, path.join(this.deps.scratchDir, 'images'));
+    } catch (err) {
+      if (err instanceof ImageError) {
+        throw new DomainError('IMAGE_INVALID', `The image ${err.message}`, {
+          fields: [{ field: kind, message: err.message }],
+        });
+      }
+      throw err;
+    }
+    const key = imageKey(id, imageFileName(kind, rendered.ext));
+    await this.deps.store.put(key, rendered.data, rendered.contentType);
+    let previous: string | null = null;
+    try {
+      const updated = await this.inTx(async (tx) => {
+        const current = await repo.lockById(tx, id);
+        if (!current) throw new DomainError('CHANNEL_NOT_FOUND');
+        previous = current[spec.column];
+        const saved = await repo.updateChannel(tx, id, { [spec.column]: key });
+        await this.announceUpdated(tx, saved, [kind]);
+        return saved;
+      });
+      await this.removeObject(previous);
+      return updated;
+    } catch (err) {
+      await this.removeObject(key);
+      throw err;
+    }
+  }
+
+  async removeImage(id: string, principal: Principal, kind: ImageKind): Promise<ChannelRow> {
+    await this.managed(id, principal);
+    const column = IMAGE_KINDS[kind].column;
+    let previous: string | null = null;
+    const updated = await this.inTx(async (tx) => {
+      const current = await repo.lockById(tx, id);
+      if (!current) throw new DomainError('CHANNEL_NOT_FOUND');
+      previous = current[column];
+      if (previous === null) return current;
+      const saved = await repo.updateChannel(tx, id, { [column]: null });
+      await this.announceUpdated(tx, saved, [kind]);
+      return saved;
+    });
+    await this.removeObject(previous);
+    return updated;
+  }
+
+  /** The store key of a channel image a media URL names, if it is one of its current images. */
+  async currentImage(channelId: string, file: string): Promise<string | null> {
+    if (!UUID.test(channelId)) return null;
+    const channel = await repo.findById(this.deps.db, channelId);
+    if (!channel || channel.owner_status !== 'active') return null;
+    const key = imageKey(channel.id, file);
+    return key === channel.avatar_key || key === channel.banner_key ? key : null;
+  }
+
+  /**
+   * The signed-in user's channel goes, with its images, memberships and every video of the owner (and
+   * their stored objects); the account stays and may make a new channel.
+   */
+  async deleteOwn(principal: Principal): Promise<void> {
+    const { channelId, removed } = await this.inTx(async (tx) => {
+      const found = await repo.findByOwner(tx, principal.userId);
+      const current = found && (await repo.lockById(tx, found.id));
+      if (!current) throw new DomainError('CHANNEL_NOT_FOUND');
+      // One transaction: the channel never outlives its videos, nor the videos the channel.
+      const removed = await this.deps.videos.deleteAllOf(principal.userId, tx);
+      await repo.deleteChannel(tx, current.id);
+      await emit(
+        tx,
+        channelDeleted.create({
+          aggregateId: current.id,
+          payload: { channel_id: current.id, owner_id: current.owner_id },
+        }),
+      );
+      return { channelId: current.id, removed };
+    });
+    await this.deps.store.deletePrefix(imageKey(channelId, ''));
+    this.deps.logger.info({ channel_id: channelId, videos: removed }, 'channel deleted by its owner');
+  }
+
+  /** A new channel for a signed-in user who has none (they deleted it). */
+  async createOwn(principal: Principal, input: { handle: string; name: string }): Promise<ChannelRow> {
+    return this.inTx(async (tx) => {
+      if (await repo.findByOwner(tx, principal.userId)) throw new DomainError('CHANNEL_EXISTS');
+      const made = await repo.insertChannelIfFree(tx, {
+        id: uuidv7(),
+        owner_id: principal.userId,
+        handle: input.handle,
+        name: input.name,
+      });
+      if (!made) {
+        if (await repo.findByOwner(tx, principal.userId)) throw new DomainError('CHANNEL_EXISTS');
+        throw handleTaken();
+      }
+      await this.announceCreated(tx, made);
+      return made;
+    });
+  }
+
+  /** The owner or an admin may change a channel; others get 403, and 404 when they may not see it. */
+  private async managed(id: string, principal: Principal): Promise<ChannelWithOwner> {
+    const channel = await this.visible(id, principal);
+    if (channel.owner_id !== principal.userId && principal.role !== 'admin') {
+      throw new DomainError(
+        'PERMISSION_DENIED',
+        'Only the owner of the channel or an administrator may change it',
+      );
+    }
+    return channel;
+  }
+
+  private async inTx<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    try {
+      return await this.deps.db.transaction().execute(work);
+    } catch (err) {
+      if (
+        err instanceof pg.DatabaseError &&
+        err.code === '23505' &&
+        err.constraint === 'channels_handle_key'
+      ) {
+        throw handleTaken();
+      }
+      throw err;
+    }
+  }
+
+  private async announceCreated(tx: Tx, channel: ChannelRow): Promise<void> {
+    await emit(
+      tx,
+      channelCreated.create({
+        aggregateId: channel.id,
+        payload: { channel_id: channel.id, owner_id: channel.owner_id, handle: channel.handle },
+      }),
+    );
+  }
+
+  private async announceUpdated(tx: Tx, channel: ChannelRow, fields: string[]): Promise<void> {
+    await emit(
+      tx,
+      channelUpdated.create({
+        aggregateId: channel.id,
+        payload: { channel_id: channel.id, owner_id: channel.owner_id, fields },
+      }),
+    );
+  }
+
+  /** An image no channel names any more; a failure leaves a stray object, never a broken page. */
+  private async removeObject(key: string | null): Promise<void> {
+    if (!key) return;
+    try {
+      await this.deps.store.delete(key);
+    } catch (err) {
+      this.deps.logger.warn({ err, key }, 'could not delete a replaced channel image');
+    }
+  }
+}
+
+function handleTaken(): DomainError {
+  return new DomainError('HANDLE_TAKEN', 'Another channel has this handle', {
+    fields: [{ field: 'handle', message: 'is taken' }],
+  });
+}
+
+/** Fees compare as numbers ("5" is "5.00"). */
+function sameValue(field: keyof ChannelEdit, current: string, next: string): boolean {
+  if (field === 'monthly_fee') return Number(current) === Number(next);
+  return current === next;
+}
