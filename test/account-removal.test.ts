@@ -30,6 +30,9 @@ describe('PUT /api/v1/user/account/hide', () => {
     const elsewhere = await login(u);
     const viewer = await registerUser(t);
     const video = await makeVideo(t, u);
+    const { channel_id } = (await me(u.access_token)).body;
+    const channel = () => api(t, 'GET', `/api/v1/channels/${channel_id}`, { token: viewer.access_token });
+    assert.equal((await channel()).status, 200);
 
     const res = await hideMine(u.access_token);
     assert.equal(res.status, 204, JSON.stringify(res.body));
@@ -45,6 +48,7 @@ describe('PUT /api/v1/user/account/hide', () => {
     await eventsDelivered(t);
     assertProblem(await watch(video), 404, 'VIDEO_NOT_FOUND');
     assertProblem(await watch(video, viewer.access_token), 404, 'VIDEO_NOT_FOUND');
+    assertProblem(await channel(), 404, 'CHANNEL_NOT_FOUND');
     assert.deepEqual(await statusEvents(u.id), ['hidden']);
 
     const restored = await api(t, 'PUT', `/api/v1/admin/users/${u.id}/restore`, {
@@ -53,6 +57,7 @@ describe('PUT /api/v1/user/account/hide', () => {
     assert.equal(restored.body.status, 'active');
     await eventsDelivered(t);
     assert.equal((await watch(video, viewer.access_token)).status, 200);
+    assert.equal((await channel()).status, 200);
     const back = await login(u);
     assert.equal(back.status, 200);
     assert.equal((await me(back.body.access_token)).status, 200);

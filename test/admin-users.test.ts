@@ -122,6 +122,10 @@ describe('one account', () => {
     const signedIn = await login(input.username, 'a fine long password');
     assert.equal(signedIn.status, 200);
     assert.equal(signedIn.body.user.role, 'admin');
+    // Made as registering makes an account: with its channel.
+    const self = await api(t, 'GET', '/api/v1/users/me', { token: signedIn.body.access_token });
+    assert.equal(typeof self.body.channel_id, 'string');
+    assert.equal((await api(t, 'GET', `/api/v1/channels/${self.body.channel_id}`)).status, 200);
 
     const plain = await chief().post('/users', {
       username: `${input.username}b`,
@@ -182,12 +186,15 @@ describe('one account', () => {
 });
 
 describe('hide, restore, delete', () => {
-  it('hiding ends the sessions and hides the videos from others; restoring brings them back', async () => {
+  it('hiding ends the sessions and hides the channel and videos from others; restoring brings them back', async () => {
     const owner = await registerUser(t);
     const viewer = await registerUser(t);
     const video = await makeVideo(t, owner);
     const watch = (token?: string) => api(t, 'GET', `/api/v1/videos/${video}`, { token });
     assert.equal((await watch(viewer.access_token)).status, 200);
+    const { channel_id } = (await api(t, 'GET', '/api/v1/users/me', { token: owner.access_token })).body;
+    const channel = (token?: string) => api(t, 'GET', `/api/v1/channels/${channel_id}`, { token });
+    assert.equal((await channel()).status, 200);
 
     const hidden = await chief().put(`/users/${owner.id}/hide`, { reason: 'impersonation' });
     assert.equal(hidden.status, 200, JSON.stringify(hidden.body));
@@ -202,6 +209,9 @@ describe('hide, restore, delete', () => {
     assertProblem(await watch(), 404, 'VIDEO_NOT_FOUND');
     assertProblem(await watch(viewer.access_token), 404, 'VIDEO_NOT_FOUND');
     assert.equal((await watch(admin.access_token)).status, 200, 'administrators still see it');
+    assertProblem(await channel(), 404, 'CHANNEL_NOT_FOUND');
+    assertProblem(await channel(viewer.access_token), 404, 'CHANNEL_NOT_FOUND');
+    assert.equal((await channel(admin.access_token)).status, 200);
 
     const restored = await chief().put(`/users/${owner.id}/restore`);
     assert.equal(restored.status, 200);
@@ -209,6 +219,7 @@ describe('hide, restore, delete', () => {
     await eventsDelivered(t);
     assert.equal((await watch()).status, 200);
     assert.equal((await watch(viewer.access_token)).status, 200);
+    assert.equal((await channel(viewer.access_token)).status, 200);
     assert.equal((await login(owner.username, owner.password)).status, 200);
 
     const events = (await eventsOf(t, owner.id)).filter((e) => e.type === 'user.status_changed');
