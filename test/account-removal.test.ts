@@ -61,6 +61,9 @@ describe('PUT /api/v1/user/account/hide', () => {
     const back = await login(u);
     assert.equal(back.status, 200);
     assert.equal((await me(back.body.access_token)).status, 200);
+    // The sessions from before stay ended.
+    assertProblem(await me(u.access_token), 401, 'SESSION_REVOKED');
+    assertProblem(await me(elsewhere.body.access_token), 401, 'SESSION_REVOKED');
   });
 
   it('needs a signed-in user', async () => {

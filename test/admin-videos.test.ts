@@ -55,6 +55,8 @@ describe('hiding a video', () => {
     assert.equal(restored.body.hidden, false);
     assert.equal(restored.body.moderation_reason, null);
     assert.deepEqual(await seenBy(id), [200, 200, 200, 200]);
+    // Media URLs are of a new access epoch: those handed out before the video was hidden stay dead.
+    assert.notEqual((await watch(id)).body.playback.hls, playback);
 
     assert.deepEqual(
       (await catalogEvents(id)).map((e) => [e.type, e.payload.hidden, e.payload.reason]),
