@@ -3,7 +3,7 @@ import { principalOf } from '../../platform/http/auth-guard.ts';
 import { problemSchema } from '../../platform/http/errors.ts';
 import { decodeCursor, toPage } from '../../platform/http/pagination.ts';
 import { type HttpServer, noContent } from '../../platform/http/server.ts';
-import { type AccountsService, selfDto, toSelfDto } from '../accounts/index.ts';
+import { type AccountsService, selfDto, toSelfDto, type UserRow } from '../accounts/index.ts';
 import {
   createUserBody,
   idParams,
@@ -132,10 +132,12 @@ export function adminUsersRoutes(app: HttpServer, accounts: AccountsService, adm
       const { id } = req.params;
       const { status, role } = req.body;
       const by = principalOf(req);
-      let user = role ? await admin.updateUser(by, id, { role }) : undefined;
+      // The status first: what an administrator may not do to themself is refused before any change.
+      let user: UserRow | undefined;
       if (status === 'hidden') user = await admin.hideUser(by, id, null);
       if (status === 'active') user = await admin.restoreUser(by, id, null);
       if (status === 'deleted') user = await admin.deleteUser(by, id, null);
+      if (role) user = await admin.updateUser(by, id, { role });
       return toSelfDto(user!);
     },
   });
