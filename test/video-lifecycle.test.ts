@@ -8,9 +8,11 @@ import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts'
 import { eventsDelivered } from './helpers/events.ts';
 import { assertProblem } from './helpers/problems.ts';
 import { TEST_JWT_SECRET } from './helpers/tokens.ts';
-import { uploadVideo } from './helpers/upload.ts';
+import { eventsOf as eventsIn, makeVideo as makeVideoIn, runJobs as runJobsIn } from './helpers/videos.ts';
 
 const ADMIN = { username: 'chief', email: 'chief@example.test', password: 'the admin password' };
+
+const METRICS_TOKEN = 'metrics-token-of-the-lifecycle-tests';
 
 let t: TestApp;
 let admin: { access_token: string };
@@ -23,6 +25,7 @@ before(async () => {
       ADMIN_USERNAME: ADMIN.username,
       REGISTER_LIMIT_PER_IP: '1000',
       LOGIN_LIMIT_PER_IP: '1000',
+      METRICS_TOKEN: METRICS_TOKEN,
     },
     // No worker: processing is done by hand (makeVideo), and jobs are run by the test (runJobs).
     { role: 'api' },
@@ -35,62 +38,15 @@ before(async () => {
 after(() => t.stop());
 
 type User = { id: string; access_token: string };
-
-/**
- * A video uploaded by `user` through the API, processed by hand as a run would: `ready` (or `playable`)
- * with a segment and a poster in the store; `unprocessed` leaves it uploaded.
- */
-async function makeVideo(
-  user: User,
-  state: 'ready' | 'playable' | 'unprocessed' = 'ready',
-  upload: { publish?: string; publish_at?: string } = {},
-): Promise<string> {
-  const { videos, store } = t.app;
-  const id = await uploadVideo(t, user.access_token, Buffer.alloc(2000, 7), { title: 'Clip', ...upload });
-  if (state === 'unprocessed') return id;
-  const started = await videos.startProcessing(id);
-  assert.ok(started);
-  const version = started.media_version;
-  for (const file of ['hls/master.m3u8', 'hls/240p/seg_00000.m4s', 'images/poster.jpg']) {
-    await store.put(`videos/${id}/${version}/${file}`, `${file} of ${id}`);
-  }
-  if (state === 'ready') await t.app.videos.markReady(id, version, []);
-  else await t.app.videos.markPlayable(id, version);
-  return id;
-}
-
+const makeVideo = (user: User, state?: 'ready' | 'playable' | 'unprocessed') => makeVideoIn(t, user, state);
 const db = () => t.app.database.db;
 const getVideo = (id: string, token?: string) => api(t, 'GET', `/api/v1/videos/${id}`, { token });
 const del = (id: string, token?: string) => api(t, 'DELETE', `/api/v1/videos/${id}`, { token });
 const setPublication = (id: string, publication: string) =>
   sql`update videos set publication = ${publication} where id = ${id}`.execute(db());
 
-/** The catalog events of one video, in order, as the outbox holds them. */
-async function eventsOf(id: string): Promise<Array<{ type: string; payload: Record<string, unknown> }>> {
-  const { rows } = await sql<{ type: string; payload: Record<string, unknown> }>`
-    select type, payload from outbox_events where aggregate_id = ${id} and type like 'video.%'
-      and type not in ('video.uploaded', 'video.reprocess_requested')
-    order by order_txid, position`.execute(db());
-  return rows;
-}
-
-/** Runs the pending jobs named `name` as a worker would (this app has none), and removes them. */
-async function runJobs(name: string): Promise<number> {
-  const { rows } = await sql<{ id: string; payload: unknown }>`
-    select j.id::text, j.payload from graphile_worker._private_jobs j
-      join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = ${name}`.execute(db());
-  const def = t.app.jobs.get(name)!;
-  for (const row of rows) {
-    await def.handler(def.payload.parse(row.payload), {
-      jobId: row.id,
-      attempts: 1,
-      maxAttempts: 1,
-      signal: new AbortController().signal,
-    });
-    await sql`select graphile_worker.complete_jobs(array[${row.id}::bigint])`.execute(db());
-  }
-  return rows.length;
-}
+const eventsOf = (id: string) => eventsIn(t, id);
+const runJobs = (name: string) => runJobsIn(t, name);
 
 const storedKeys = async (id: string) => [
   ...(await t.app.store.list(`videos/${id}/`)),
@@ -168,5 +124,169 @@ describe('deleting a video', () => {
     assert.equal((await getVideo(kept)).status, 200);
     assert.ok((await storedKeys(kept)).length > 0);
     assert.equal(await t.app.videos.deleteAllOf(owner.id), 0);
+  });
+});
+
+const publish = (id: string, token: string | undefined, body: unknown) =>
+  api(t, 'PATCH', `/api/v1/videos/${id}/publish`, { token, body });
+const typesOf = async (id: string) => (await eventsOf(id)).map((e) => e.type);
+
+describe('publication', () => {
+  it('publishes an upload once it can be watched, then unpublishes and publishes it again', async () => {
+    const owner = await registerUser(t);
+    const viewer = await registerUser(t);
+    const id = await makeVideo(owner, 'unprocessed');
+    assert.equal((await getVideo(id, owner.access_token)).body.status, 'uploaded');
+    assertProblem(await getVideo(id), 404, 'VIDEO_NOT_FOUND');
+    const started = await t.app.videos.startProcessing(id);
+    await t.app.videos.markPlayable(id, started!.media_version);
+    assert.equal((await getVideo(id)).status, 200, 'published as soon as it plays');
+    await t.app.videos.markReady(id, started!.media_version, []);
+    assert.deepEqual(await typesOf(id), ['video.published', 'video.ready']);
+
+    const down = await publish(id, owner.access_token, { published: false });
+    assert.equal(down.status, 200, JSON.stringify(down.body));
+    for (const token of [undefined, viewer.access_token]) {
+      assertProblem(await getVideo(id, token), 404, 'VIDEO_NOT_FOUND');
+    }
+    assert.equal((await getVideo(id, owner.access_token)).status, 200);
+    // Asking again changes nothing and announces nothing.
+    assert.equal((await publish(id, owner.access_token, { published: false })).status, 200);
+    assert.equal((await publish(id, owner.access_token, { published: true })).status, 200);
+    assert.equal((await publish(id, owner.access_token, { published: true })).status, 200);
+    assert.equal((await getVideo(id, viewer.access_token)).status, 200);
+    const events = await eventsOf(id);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['video.published', 'video.ready', 'video.unpublished', 'video.published'],
+    );
+    assert.deepEqual(events[2]!.payload, {
+      video_id: id,
+      owner_id: owner.id,
+      publication: 'unpublished',
+      reason: null,
+    });
+
+    // Others: 403 for a video they see, 404 for one they do not; an admin may.
+    assertProblem(await publish(id, viewer.access_token, { published: false }), 403, 'PERMISSION_DENIED');
+    assert.equal((await publish(id, admin.access_token, { published: false })).status, 200);
+    assertProblem(await publish(id, viewer.access_token, { published: true }), 404, 'VIDEO_NOT_FOUND');
+    assertProblem(await publish(id, undefined, { published: true }), 401, 'TOKEN_MISSING');
+  });
+
+  it('refuses invalid transitions with 409 INVALID_STATE', async () => {
+    const owner = await registerUser(t);
+    const draft = await makeVideo(owner, 'unprocessed');
+    await setPublication(draft, 'draft');
+    assertProblem(await publish(draft, owner.access_token, { published: false }), 409, 'INVALID_STATE');
+    // Nothing to watch yet.
+    assertProblem(await publish(draft, owner.access_token, { published: true }), 409, 'INVALID_STATE');
+
+    const rejected = await makeVideo(owner);
+    await setPublication(rejected, 'rejected');
+    for (const published of [true, false]) {
+      assertProblem(await publish(rejected, owner.access_token, { published }), 409, 'INVALID_STATE');
+    }
+
+    const failed = await makeVideo(owner, 'unprocessed');
+    await setPublication(failed, 'draft');
+    await t.app.videos.startProcessing(failed);
+    await t.app.videos.markFailed(failed, 'ENCODING_FAILED', 'encoding: broken');
+    assertProblem(await publish(failed, owner.access_token, { published: true }), 409, 'INVALID_STATE');
+    assert.deepEqual(await typesOf(failed), ['video.failed']);
+    assert.equal((await getVideo(failed, owner.access_token)).body.status, 'failed');
+
+    const bad = await publish(draft, owner.access_token, { published: 'yes', publish_at: 'soon' });
+    assertProblem(bad, 400, 'VALIDATION_FAILED');
+  });
+
+  it('publishes a scheduled video when its time comes', async () => {
+    const owner = await registerUser(t);
+    const id = await makeVideo(owner);
+    assert.equal((await publish(id, owner.access_token, { published: false })).status, 200);
+    const at = new Date(Date.now() + 1500);
+    const res = await publish(id, owner.access_token, { published: true, publish_at: at.toISOString() });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const scheduler = t.app.jobs.get('videos.publish_due')!;
+    assert.equal(scheduler.cron, '* * * * *');
+    const runScheduler = () =>
+      scheduler.handler(
+        {},
+        { jobId: '0', attempts: 1, maxAttempts: 1, signal: new AbortController().signal },
+      );
+    assert.equal(await runScheduler(), 'skipped', 'not yet');
+    assertProblem(await getVideo(id), 404, 'VIDEO_NOT_FOUND');
+    await new Promise((r) => setTimeout(r, at.getTime() - Date.now() + 50));
+    assert.equal(await runScheduler(), 'done');
+    assert.equal((await getVideo(id)).status, 200);
+    assert.equal(await runScheduler(), 'skipped', 'once');
+    assert.deepEqual(await typesOf(id), [
+      'video.ready',
+      'video.published',
+      'video.unpublished',
+      'video.published',
+    ]);
+
+    // A schedule cancelled before it came: a video never published goes back to a draft.
+    const later = await makeVideo(owner, 'unprocessed');
+    await setPublication(later, 'draft');
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    assert.equal(
+      (await publish(later, owner.access_token, { published: true, publish_at: future })).status,
+      200,
+    );
+    assert.equal((await publish(later, owner.access_token, { published: false })).status, 200);
+    assertProblem(await publish(later, owner.access_token, { published: false }), 409, 'INVALID_STATE');
+  });
+});
+
+describe('processing updates', () => {
+  /** The counter of ignored updates, by reason, as /metrics shows it. */
+  async function ignored(): Promise<Record<string, number>> {
+    const res = await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    const text = await res.text();
+    const out: Record<string, number> = {};
+    for (const m of text.matchAll(/^video_processing_updates_ignored_total\{reason="(\w+)"\} (\d+)$/gm)) {
+      out[m[1]!] = Number(m[2]);
+    }
+    return out;
+  }
+  const progressOf = async (id: string, token: string) =>
+    (await api(t, 'GET', `/api/v1/videos/${id}/processing`, { token })).body;
+
+  it('ignores and counts updates of another run or older than the last applied', async () => {
+    const owner = await registerUser(t);
+    const id = await makeVideo(owner, 'unprocessed');
+    const { videos } = t.app;
+    const t0 = Date.now();
+    const at = (ms: number) => new Date(t0 + ms);
+    const before = await ignored();
+    const count = (reason: string) => before[reason] ?? 0;
+
+    const first = await videos.startProcessing(id, { jobId: '41', emittedAt: at(0) });
+    // A later job claims the video: the first one's updates no longer count.
+    const second = await videos.startProcessing(id, { jobId: '42', emittedAt: at(10) });
+    const version = second!.media_version;
+    assert.equal(version, first!.media_version + 1);
+    await videos.reportProgress(id, 'encoding', 40, { jobId: '41', emittedAt: at(20) });
+    assert.deepEqual((await progressOf(id, owner.access_token)).percent, 0);
+    await videos.reportProgress(id, 'encoding', 50, { jobId: '42', emittedAt: at(30) });
+    // Sent before the one applied, arriving after it.
+    await videos.reportProgress(id, 'encoding', 45, { jobId: '42', emittedAt: at(25) });
+    const progress = await progressOf(id, owner.access_token);
+    assert.deepEqual([progress.stage, progress.percent], ['encoding', 50]);
+    await videos.markReady(id, first!.media_version, [], { jobId: '41', emittedAt: at(40) });
+    await videos.markPlayable(id, version, { jobId: '41', emittedAt: at(41) });
+    await videos.markFailed(id, 'ENCODING_FAILED', 'late', { jobId: '42', emittedAt: at(29) });
+    assert.equal((await getVideo(id, owner.access_token)).body.status, 'processing');
+    assert.deepEqual(await ignored(), {
+      stale_job: count('stale_job') + 3,
+      out_of_order: count('out_of_order') + 2,
+    });
+
+    await videos.markPlayable(id, version, { jobId: '42', emittedAt: at(50) });
+    await videos.markReady(id, version, [], { jobId: '42', emittedAt: at(60) });
+    assert.equal((await getVideo(id, owner.access_token)).body.status, 'ready');
+    assert.deepEqual(await typesOf(id), ['video.published', 'video.ready']);
   });
 });

@@ -15,6 +15,7 @@ import type { ObjectStore } from '../../platform/storage/object-store.ts';
 import {
   imagePath,
   mediaKey,
+  type ProcessingRun,
   type ProcessingStage,
   type VideosService,
   versionFolder,
@@ -45,7 +46,10 @@ export async function processVideo(
   signal?: AbortSignal,
 ): Promise<'done' | 'skipped'> {
   const { videos, store, media, logger } = deps;
-  const video = await videos.startProcessing(videoId);
+  // Every update names this run and when it was sent: one of an older run, or one overtaken by a
+  // later update of this run, is ignored by the videos module.
+  const run = () => ({ jobId: attempt.jobId, emittedAt: new Date() });
+  const video = await videos.startProcessing(videoId, run());
   if (!video?.source_key) return 'skipped';
   let version = video.media_version;
   let prefix = versionPrefix(videoId, version);
@@ -60,7 +64,7 @@ export async function processVideo(
     jobId: attempt.jobId,
     attempt: attempt.current,
   });
-  const progress = throttledProgress(videos, videoId);
+  const progress = throttledProgress(videos, videoId, run);
   let stills: Promise<void> | null = null;
   try {
     const source = path.join(work, 'source');
@@ -117,7 +121,7 @@ export async function processVideo(
       hlsDir,
       plan,
       onPlayable: async () => {
-        await videos.markPlayable(videoId, version);
+        await videos.markPlayable(videoId, version, run());
         watched = true;
         startStills().catch(() => {}); // awaited below
       },
@@ -154,7 +158,7 @@ export async function processVideo(
     await storeImages(store, imagesDir, prefix, [imagePlan.storyboard.file]);
 
     await fs.rm(work, { recursive: true, force: true });
-    await videos.markReady(videoId, version, final.renditions);
+    await videos.markReady(videoId, version, final.renditions, run());
     await removeOlderVersions(store, videoId, version);
     return 'done';
   } catch (err) {
@@ -172,13 +176,13 @@ export async function processVideo(
     if (last || !watched) await store.deletePrefix(versionFolder(videoId, version));
     if (lasting) {
       logger.info({ err, videoId, stage }, 'processing failed for good');
-      await videos.markFailed(videoId, lasting.code, lasting.message);
+      await videos.markFailed(videoId, lasting.code, lasting.message, run());
       return 'done';
     }
     logger.warn({ err, videoId, stage, attempt: attempt.current }, 'processing failed');
     if (last) {
       const exhausted = exhaustedFailure(err, stage, work);
-      await videos.markFailed(videoId, exhausted.code, exhausted.message);
+      await videos.markFailed(videoId, exhausted.code, exhausted.message, run());
       return 'done';
     }
     if (!watched) await videos.abandonRun(videoId, version);
@@ -247,13 +251,13 @@ async function storeImages(store: ObjectStore, dir: string, prefix: string, file
 }
 
 /** Progress writes at most every 500 ms or on a stage change, so the database is not flooded. */
-function throttledProgress(videos: VideosService, videoId: string) {
+function throttledProgress(videos: VideosService, videoId: string, run: () => ProcessingRun) {
   let last = { stage: '', percent: -1, at: 0 };
   return async (stage: ProcessingStage, percent: number, force = false) => {
     const now = Date.now();
     if (!force && stage === last.stage && (percent <= last.percent || now - last.at < 500)) return;
     last = { stage, percent, at: now };
-    await videos.reportProgress(videoId, stage, percent).catch(() => {});
+    await videos.reportProgress(videoId, stage, percent, run()).catch(() => {});
   };
 }
 

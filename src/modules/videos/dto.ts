@@ -1,4 +1,5 @@
-import { signsPlaybackUrls } from './access.ts';
+import type { Principal } from '../../platform/http/auth-guard.ts';
+import { canManage, signsPlaybackUrls } from './access.ts';
 import {
   DASH_MANIFEST,
   HLS_MASTER,
@@ -7,7 +8,7 @@ import {
   POSTER_FILE,
   STORYBOARD_VTT_FILE,
 } from './media-layout.ts';
-import type { VideoRow } from './repo.ts';
+import type { VideoDetailRow } from './repo.ts';
 import { toProgressEvent } from './service.ts';
 
 /**
@@ -22,7 +23,8 @@ export interface PlaybackSigner {
   };
 }
 
-export function toVideoDto(v: VideoRow, signer: PlaybackSigner) {
+/** A video as the API shows it to `principal`; what moderators decided only to its owner and admins. */
+export function toVideoDto(v: VideoDetailRow, signer: PlaybackSigner, principal: Principal | null) {
   const info = v.media_info;
   // Players resolve a playlist's relative URIs to URLs of the same version and access epoch.
   const base = v.playback_version === null ? null : mediaUrlBase(v.id, v.playback_version, v.access_epoch);
@@ -35,10 +37,23 @@ export function toVideoDto(v: VideoRow, signer: PlaybackSigner) {
   return {
     id: v.id,
     owner_id: v.owner_id,
+    channel: v.channel_id ? { id: v.channel_id, handle: v.channel_handle!, name: v.channel_name! } : null,
     title: v.title,
     description: v.description,
+    tags: v.tags,
+    category: v.category,
+    language: v.language,
     status: v.status,
+    publication: v.publication,
+    publish_at: v.publish_at?.toISOString() ?? null,
+    published_at: v.published_at?.toISOString() ?? null,
     visibility: v.visibility,
+    access_tier: v.access_tier,
+    ...(canManage(v, principal) ? { hidden: v.hidden, moderation_reason: v.moderation_reason } : {}),
+    views_count: v.views_count,
+    thumbnail_time_s: v.thumbnail_time_s,
+    // An uploaded image wins over the poster drawn from the video; it is served once images are.
+    thumbnail_key: v.thumbnail_key,
     created_at: v.created_at.toISOString(),
     ready_at: v.ready_at?.toISOString() ?? null,
     processing: toProgressEvent(v),

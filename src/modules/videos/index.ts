@@ -47,7 +47,7 @@ export const videosModule = defineModule({
   name: 'videos',
   setup(ctx) {
     const tokens = PlaybackTokens.fromSecret(ctx.secret, ctx.config.auth.playbackTokenTtlSeconds);
-    const service = new VideosService(ctx.db, tokens);
+    const service = new VideosService(ctx.db, tokens, ctx.metrics);
     return {
       service,
       routes: (http) => videosRoutes(http, { videos: service, hub: ctx.hub, signer: tokens }),

@@ -57,3 +57,27 @@ export function duePublication(
 export function assertDeletable(v: { publication: Publication }): void {
   if (v.publication === 'published') throw new DomainError('VIDEO_NOT_UNPUBLISHED');
 }
+
+/**
+ * Who sends a processing update: the job run (graphile job id) and when it sent it. The run that
+ * claimed the video last (`startProcessing`) is the only one listened to, and only to updates newer
+ * than the last applied.
+ */
+export interface ProcessingRun {
+  jobId: string;
+  emittedAt: Date;
+}
+
+/** Why an update was ignored: `stale_job`, another run claimed the video; `out_of_order`, too old. */
+export type IgnoredUpdate = 'stale_job' | 'out_of_order';
+
+/** Whether a processing update is applied; an update not from a run (a sweep, an upload) always is. */
+export function judgeUpdate(
+  v: { processing_job_id: string | null; processing_emitted_at: Date | null },
+  run: ProcessingRun | undefined,
+): 'apply' | IgnoredUpdate {
+  if (!run) return 'apply';
+  if (v.processing_job_id !== null && v.processing_job_id !== run.jobId) return 'stale_job';
+  if (v.processing_emitted_at !== null && run.emittedAt < v.processing_emitted_at) return 'out_of_order';
+  return 'apply';
+}

@@ -78,6 +78,43 @@ export type VideoAccessRow = VideoRow & { owner_status: OwnerStatus };
 /** The owner's account, read (never written) here; the accounts module owns the table. */
 type OwnersTables = { users: { id: string; status: OwnerStatus } };
 
+/** Read (never written) here: the owner's channel (channels module) and view counts (views module). */
+type CatalogReadTables = {
+  channels: { id: string; owner_id: string; handle: string; name: string };
+  video_stats: { video_id: string; views_total: number | string };
+};
+
+/** A video as the catalog shows it: with its channel and its view count. */
+export type VideoDetailRow = VideoAccessRow & {
+  channel_id: string | null;
+  channel_handle: string | null;
+  channel_name: string | null;
+  views_count: number;
+};
+
+/** Videos with their owner's status, channel and views, under alias `videos`. */
+export function detailQuery(db: DbOrTx) {
+  return db
+    .withTables<VideosTables & OwnersTables & CatalogReadTables>()
+    .selectFrom('videos')
+    .innerJoin('users', 'users.id', 'videos.owner_id')
+    .leftJoin('channels', 'channels.owner_id', 'videos.owner_id')
+    .leftJoin('video_stats', 'video_stats.video_id', 'videos.id')
+    .selectAll('videos')
+    .select([
+      'users.status as owner_status',
+      'channels.id as channel_id',
+      'channels.handle as channel_handle',
+      'channels.name as channel_name',
+      sql<number>`coalesce(video_stats.views_total, 0)::int8`.as('views_count'),
+    ]);
+}
+
+export async function findVideoDetail(db: DbOrTx, id: string): Promise<VideoDetailRow | undefined> {
+  const row = await detailQuery(db).where('videos.id', '=', id).executeTakeFirst();
+  return row && { ...row, views_count: Number(row.views_count) };
+}
+
 const q = (db: DbOrTx) => db.withTables<VideosTables>();
 
 export async function insertVideo(
@@ -198,10 +235,16 @@ export async function updateProgress(
   id: string,
   stage: string,
   percent: number,
+  emittedAt?: Date,
 ): Promise<VideoStatus | null> {
   const row = await q(db)
     .updateTable('videos')
-    .set({ processing_stage: stage, processing_percent: percent, updated_at: sql<Date>`now()` })
+    .set({
+      processing_stage: stage,
+      processing_percent: percent,
+      ...(emittedAt ? { processing_emitted_at: emittedAt } : {}),
+      updated_at: sql<Date>`now()`,
+    })
     .where('id', '=', id)
     .where('status', 'in', ['processing', 'playable'])
     .returning('status')

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { principalOf } from '../../platform/http/auth-guard.ts';
+import { type Principal, principalOf } from '../../platform/http/auth-guard.ts';
 import { problemSchema } from '../../platform/http/errors.ts';
 import { type HttpServer, noContent } from '../../platform/http/server.ts';
 import type { NotifyHub } from '../../platform/realtime/notify-hub.ts';
 import { sseStreams } from '../../platform/realtime/sse.ts';
 import { type PlaybackSigner, toVideoDto } from './dto.ts';
 import { streamVideoEvents } from './events-stream.ts';
-import { processingDto, videoDto, videoIdParams, videoPatch } from './schema.ts';
+import { processingDto, publishBody, videoDto, videoIdParams, videoPatch } from './schema.ts';
 import { ownerAccessTopic, toProgressEvent, type VideosService, videoAccessTopic } from './service.ts';
 
 export interface VideosRouteDeps {
@@ -20,6 +20,9 @@ const notFound = problemSchema.describe('VIDEO_NOT_FOUND');
 
 export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRouteDeps): void {
   const streams = sseStreams(app);
+  /** A video as it is after a change the caller made (read again: with its channel and views). */
+  const show = async (id: string, principal: Principal) =>
+    toVideoDto(await videos.detail(id), signer, principal);
 
   app.get('/api/v1/videos/:id', {
     config: { auth: 'optional' },
@@ -29,20 +32,29 @@ export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRou
       params: videoIdParams,
       response: { 200: videoDto, 404: notFound },
     },
-    handler: async (req) => toVideoDto(await videos.watchable(req.params.id, req.principal), signer),
+    handler: async (req) =>
+      toVideoDto(await videos.watchable(req.params.id, req.principal), signer, req.principal),
   });
 
-  app.patch('/api/v1/videos/:id', {
-    config: { auth: 'user' },
-    schema: {
-      tags,
-      summary: "Edit a video's title, description or visibility (owner only)",
-      params: videoIdParams,
-      body: videoPatch,
-      response: { 200: videoDto, 404: notFound },
-    },
-    handler: async (req) => toVideoDto(await videos.edit(req.params.id, principalOf(req), req.body), signer),
-  });
+  // PUT and PATCH alike take any of the editable fields and leave the others as they are.
+  for (const method of ['put', 'patch'] as const) {
+    app[method]('/api/v1/videos/:id', {
+      config: { auth: 'user' },
+      schema: {
+        tags,
+        summary:
+          "Edit a video's title, description, tags, category, language, visibility, access tier or " +
+          'thumbnail frame (owner or admin)',
+        params: videoIdParams,
+        body: videoPatch,
+        response: { 200: videoDto, 403: problemSchema.describe('PERMISSION_DENIED'), 404: notFound },
+      },
+      handler: async (req) => {
+        const video = await videos.edit(req.params.id, principalOf(req), req.body);
+        return show(video.id, principalOf(req));
+      },
+    });
+  }
 
   app.delete('/api/v1/videos/:id', {
     config: { auth: 'user' },
@@ -60,6 +72,28 @@ export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRou
     handler: async (req, reply) => {
       await videos.remove(req.params.id, principalOf(req));
       return reply.status(204).send(null);
+    },
+  });
+
+  app.patch('/api/v1/videos/:id/publish', {
+    config: { auth: 'user' },
+    schema: {
+      tags,
+      summary: 'Publish, schedule or unpublish a video (owner or admin)',
+      params: videoIdParams,
+      body: publishBody,
+      response: {
+        200: videoDto,
+        403: problemSchema.describe('PERMISSION_DENIED'),
+        404: notFound,
+        409: problemSchema.describe('INVALID_STATE'),
+      },
+    },
+    handler: async (req) => {
+      const { published, publish_at } = req.body;
+      const input = { published, publishAt: publish_at ? new Date(publish_at) : undefined };
+      const video = await videos.setPublication(req.params.id, principalOf(req), input);
+      return show(video.id, principalOf(req));
     },
   });
 
@@ -116,7 +150,7 @@ export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRou
     },
     handler: async (req, reply) => {
       const video = await videos.reprocess(req.params.id, principalOf(req));
-      return reply.status(202).send(toVideoDto(video, signer));
+      return reply.status(202).send(await show(video.id, principalOf(req)));
     },
   });
 }

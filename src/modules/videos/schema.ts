@@ -5,6 +5,21 @@ export const videoIdParams = z.object({ id: z.uuid() });
 export const videoStatus = z.enum(['uploading', 'uploaded', 'processing', 'playable', 'ready', 'failed']);
 export const visibility = z.enum(['public', 'unlisted', 'private']);
 
+export const CATEGORIES = [
+  'music',
+  'gaming',
+  'education',
+  'entertainment',
+  'technology',
+  'sports',
+  'news',
+  'food',
+  'travel',
+  'lifestyle',
+] as const;
+export const category = z.enum(CATEGORIES);
+export const accessTier = z.union([z.literal(0), z.literal(1), z.literal(2)]);
+
 export const processingDto = z
   .object({
     status: videoStatus,
@@ -29,10 +44,28 @@ export const videoDto = z
   .object({
     id: z.uuid(),
     owner_id: z.uuid(),
+    channel: z
+      .object({ id: z.uuid(), handle: z.string(), name: z.string() })
+      .nullable()
+      .describe("The owner's channel"),
     title: z.string(),
     description: z.string(),
+    tags: z.array(z.string()).describe('Lower-case slugs'),
+    category: category.nullable(),
+    language: z.string().nullable(),
     status: videoStatus,
+    publication: z
+      .enum(['draft', 'scheduled', 'published', 'unpublished', 'rejected'])
+      .describe('Whether its audience may see it; scheduled: at publish_at, once it can be watched'),
+    publish_at: z.iso.datetime().nullable(),
+    published_at: z.iso.datetime().nullable(),
     visibility,
+    access_tier: accessTier,
+    hidden: z.boolean().optional().describe('Hidden by a moderator (owner and admins only)'),
+    moderation_reason: z.string().nullable().optional().describe('Owner and admins only'),
+    views_count: z.number().int(),
+    thumbnail_time_s: z.number().nullable().describe('The frame chosen as its still, if one was'),
+    thumbnail_key: z.string().nullable().describe('An uploaded still, if one was'),
     created_at: z.iso.datetime(),
     ready_at: z.iso.datetime().nullable(),
     processing: processingDto,
@@ -79,10 +112,57 @@ export const videoDto = z
   })
   .meta({ id: 'Video' });
 
+export const MAX_TAGS = 15;
+
+/** A tag as a slug: lower case, letters and digits of any script, words joined by `-`. */
+export function tagSlug(tag: string): string {
+  return tag
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+const tag = z
+  .string()
+  .max(100)
+  .transform(tagSlug)
+  .pipe(z.string().min(1, 'a tag needs a letter or digit').max(30, 'a tag has at most 30 characters'));
+
+/** A video's editable fields; PUT and PATCH take any of them. */
 export const videoPatch = z
   .object({
-    title: z.string().trim().min(1).max(200).optional(),
+    title: z.string().trim().min(1).max(100).optional(),
     description: z.string().max(5000).optional(),
+    tags: z
+      .array(tag)
+      .max(MAX_TAGS, `at most ${MAX_TAGS} tags`)
+      .transform((tags) => [...new Set(tags)])
+      .optional(),
+    category: category.nullable().optional(),
+    language: z
+      .string()
+      .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$/, 'a language tag such as en, pt-BR or zh-Hant')
+      .nullable()
+      .optional()
+      .describe('BCP 47 language tag (short form)'),
     visibility: visibility.optional(),
+    access_tier: accessTier.optional().describe('0 everyone, 1 subscribers, 2 premium members'),
+    thumbnail_time_s: z
+      .number()
+      .min(0)
+      .nullable()
+      .optional()
+      .describe("The frame shown as the video's still, by its time; within the video's duration"),
   })
+  .strict()
   .refine((p) => Object.keys(p).length > 0, { message: 'give at least one field', path: ['title'] });
+export type VideoEdit = z.output<typeof videoPatch>;
+
+export const publishBody = z.object({
+  published: z.boolean().describe('true publishes (or schedules, with publish_at); false takes it down'),
+  publish_at: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe('With published: true, a time in the future schedules the publication'),
+});

@@ -1,5 +1,7 @@
 // The catalog's rules for a video's life: uploading → uploaded → processing → (playable →) ready | failed.
 // The media pipeline moves a video only through these functions.
+
+import client from 'prom-client';
 import { uuidv7 } from 'uuidv7';
 import type { Db, DbOrTx, Tx } from '../../platform/db/database.ts';
 import type { FailureCode } from '../../platform/errors/codes.ts';
@@ -8,22 +10,45 @@ import { emit } from '../../platform/events/emit.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
 import { enqueue } from '../../platform/jobs/enqueue.ts';
 import type { MediaInfo } from '../../platform/media/media-info.ts';
+import type { Metrics } from '../../platform/observability/metrics.ts';
 import { publish } from '../../platform/realtime/notify-hub.ts';
 import { canManage, canSee, narrowsAudience, tierDecision } from './access.ts';
-import { videoDeleted, videoPublished, videoReprocessRequested } from './events.ts';
+import {
+  videoDeleted,
+  videoFailed,
+  videoPublished,
+  videoReady,
+  videoReprocessRequested,
+  videoUnpublished,
+  videoUpdated,
+  videoVisibilityChanged,
+} from './events.ts';
 import { removeMediaJobType } from './jobs.ts';
-import { assertDeletable, duePublication, PUBLICATION, transition } from './lifecycle.ts';
+import {
+  assertDeletable,
+  canMove,
+  duePublication,
+  type IgnoredUpdate,
+  isWatchable,
+  judgeUpdate,
+  PROCESSING,
+  type ProcessingRun,
+  PUBLICATION,
+  transition,
+} from './lifecycle.ts';
 import { videoFolders } from './media-layout.ts';
 import type { PlaybackTokens } from './playback-tokens.ts';
 import type {
   OwnerStatus,
   RenditionInfo,
   VideoAccessRow,
+  VideoDetailRow,
   VideoPatch,
   VideoRow,
   VideoStatus,
 } from './repo.ts';
 import * as repo from './repo.ts';
+import type { VideoEdit } from './schema.ts';
 
 export type ProcessingStage = 'probing' | 'encoding' | 'packaging' | 'thumbnails';
 
@@ -44,11 +69,23 @@ export const ownerAccessTopic = (ownerId: string) => `owner-access:${ownerId}`;
 const FINAL: VideoStatus[] = ['ready', 'failed'];
 
 export class VideosService {
+  /** Processing updates ignored: from a run that no longer owns the video, or older than one applied. */
+  private readonly ignoredUpdates: client.Counter<'reason'>;
+
   constructor(
     private readonly db: Db,
     /** Signs the media URLs of videos that are not public; the playback routes check them. */
     readonly tokens: PlaybackTokens,
-  ) {}
+    metrics: Pick<Metrics, 'registry'>,
+  ) {
+    this.ignoredUpdates = new client.Counter({
+      name: 'video_processing_updates_ignored_total',
+      help: 'Processing updates ignored because another run claimed the video or a newer one was applied',
+      labelNames: ['reason'] as const,
+      registers: [metrics.registry],
+    });
+    for (const reason of ['stale_job', 'out_of_order'] as const) this.ignoredUpdates.inc({ reason }, 0);
+  }
 
   /** A video exists from the first byte of its upload. */
   /**
@@ -125,15 +162,20 @@ export class VideosService {
    * new version, except one after a run that made its version playable and stopped: viewers may be
    * watching that version, so the run continues it. A `playable` video never goes back to `processing`.
    */
-  async startProcessing(id: string): Promise<VideoRow | null> {
+  async startProcessing(id: string, run?: ProcessingRun): Promise<VideoRow | null> {
     return this.db.transaction().execute(async (tx) => {
       const video = await repo.lockVideo(tx, id);
-      if (!video || !video.source_key) return null;
-      if (video.status === 'ready') return null;
+      if (!video?.source_key) return null;
       const playable = video.status === 'playable';
+      const status = playable ? 'playable' : 'processing';
+      // Ready, or failed for good: a job left over has nothing to do.
+      if (!canMove(PROCESSING, video.status, status)) return null;
       const continues = playable && video.playback_version === video.media_version;
       const updated = await this.save(tx, video, {
-        status: playable ? 'playable' : 'processing',
+        // This run's updates are the ones listened to from now on.
+        processing_job_id: run?.jobId ?? null,
+        processing_emitted_at: run?.emittedAt ?? null,
+        status,
         media_version: continues ? video.media_version : video.media_version + 1,
         processing_stage: 'probing',
         processing_percent: 0,
@@ -149,11 +191,44 @@ export class VideosService {
     await repo.updateVideo(this.db, id, { media_info: info });
   }
 
-  async reportProgress(id: string, stage: ProcessingStage, percent: number): Promise<void> {
+  async reportProgress(
+    id: string,
+    stage: ProcessingStage,
+    percent: number,
+    run?: ProcessingRun,
+  ): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
-      const status = await repo.updateProgress(tx, id, stage, percent);
+      const video = await this.lockForRun(tx, id, run);
+      if (!video) return;
+      const status = await repo.updateProgress(tx, id, stage, percent, run?.emittedAt);
       if (status) await publish(tx, videoTopic(id), { status, stage, percent } satisfies ProgressEvent);
     });
+  }
+
+  /**
+   * The video locked, if an update of `run` applies to it; an update of a run that no longer owns the
+   * video, or older than one applied, is ignored (and counted).
+   */
+  private async lockForRun(
+    tx: Tx,
+    id: string,
+    run: ProcessingRun | undefined,
+  ): Promise<VideoRow | undefined> {
+    const video = await repo.lockVideo(tx, id);
+    if (!video) return undefined;
+    const verdict = judgeUpdate(video, run);
+    if (verdict === 'apply') return video;
+    this.countIgnored(verdict);
+    return undefined;
+  }
+
+  private countIgnored(reason: IgnoredUpdate): void {
+    this.ignoredUpdates.inc({ reason });
+  }
+
+  /** What an applied update of `run` adds to its patch: the time it was sent. */
+  private stamp(run: ProcessingRun | undefined): VideoPatch {
+    return run ? { processing_emitted_at: run.emittedAt } : {};
   }
 
   /**
@@ -171,23 +246,34 @@ export class VideosService {
   }
 
   /** The first segment of every rendition of run `version` is stored: viewers may start watching. */
-  async markPlayable(id: string, version: number): Promise<void> {
+  async markPlayable(id: string, version: number, run?: ProcessingRun): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
-      const video = await repo.lockVideo(tx, id);
+      const video = await this.lockForRun(tx, id, run);
       if (!video || video.media_version !== version) return;
       if (video.status !== 'processing' && video.status !== 'playable') return;
       if (video.status === 'playable' && video.playback_version === version) return;
-      const updated = await this.save(tx, video, { status: 'playable', playback_version: version });
+      const updated = await this.save(tx, video, {
+        ...this.stamp(run),
+        status: 'playable',
+        playback_version: version,
+      });
       await this.announce(tx, await this.publishIfDue(tx, updated!));
     });
   }
 
-  async markReady(id: string, version: number, renditions: RenditionInfo[]): Promise<void> {
+  async markReady(
+    id: string,
+    version: number,
+    renditions: RenditionInfo[],
+    run?: ProcessingRun,
+  ): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
-      const video = await repo.lockVideo(tx, id);
+      const video = await this.lockForRun(tx, id, run);
       // A later run took over this video: this run's result is stale.
       if (!video || video.media_version !== version) return;
+      if (!canMove(PROCESSING, video.status, 'ready') || video.status === 'ready') return;
       const updated = await this.save(tx, video, {
+        ...this.stamp(run),
         status: 'ready',
         playback_version: version,
         renditions,
@@ -195,6 +281,17 @@ export class VideosService {
         processing_percent: 100,
         ready_at: new Date(),
       });
+      await emit(
+        tx,
+        videoReady.create({
+          aggregateId: id,
+          payload: {
+            video_id: id,
+            owner_id: video.owner_id,
+            duration_s: video.media_info?.durationS ?? null,
+          },
+        }),
+      );
       await this.announce(tx, await this.publishIfDue(tx, updated!));
     });
   }
@@ -216,11 +313,12 @@ export class VideosService {
     });
   }
 
-  async markFailed(id: string, code: FailureCode, message: string): Promise<void> {
+  async markFailed(id: string, code: FailureCode, message: string, run?: ProcessingRun): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
-      const video = await repo.lockVideo(tx, id);
-      if (!video) return;
+      const video = await this.lockForRun(tx, id, run);
+      if (!video || !canMove(PROCESSING, video.status, 'failed')) return;
       const updated = await this.save(tx, video, {
+        ...this.stamp(run),
         status: 'failed',
         failure_code: code,
         failure_message: message,
@@ -228,6 +326,15 @@ export class VideosService {
         // The failed run's outputs are removed; an earlier ready version stays watchable.
         playback_version: video.playback_version === video.media_version ? null : video.playback_version,
       });
+      if (video.status !== 'failed') {
+        await emit(
+          tx,
+          videoFailed.create({
+            aggregateId: id,
+            payload: { video_id: id, owner_id: video.owner_id, failure_code: code },
+          }),
+        );
+      }
       await this.announce(tx, updated!);
     });
   }
@@ -237,8 +344,8 @@ export class VideosService {
   }
 
   /** The video if the caller may see it; NOT_FOUND otherwise, so private ids are not disclosed. */
-  async viewable(id: string, principal: Principal | null): Promise<VideoAccessRow> {
-    const video = await repo.findVideoWithOwner(this.db, id);
+  async viewable(id: string, principal: Principal | null): Promise<VideoDetailRow> {
+    const video = await repo.findVideoDetail(this.db, id);
     if (!video || !canSee(video, principal)) throw new DomainError('VIDEO_NOT_FOUND');
     return video;
   }
@@ -247,12 +354,19 @@ export class VideosService {
    * The video if the caller may watch it: VIDEO_NOT_FOUND as `viewable`, then MEMBERSHIP_REQUIRED or
    * PREMIUM_REQUIRED when its access tier asks for a membership the caller lacks.
    */
-  async watchable(id: string, principal: Principal | null): Promise<VideoAccessRow> {
+  async watchable(id: string, principal: Principal | null): Promise<VideoDetailRow> {
     const video = await this.viewable(id, principal);
     if (video.access_tier === 0) return video;
     const membership = principal ? await repo.membershipTierOf(this.db, video.owner_id, principal.userId) : 0;
     const decision = tierDecision(video, principal, membership);
     if (decision !== 'allow') throw new DomainError(decision);
+    return video;
+  }
+
+  /** The video as the catalog shows it (channel, views), whoever asks. */
+  async detail(id: string): Promise<VideoDetailRow> {
+    const video = await repo.findVideoDetail(this.db, id);
+    if (!video) throw new DomainError('VIDEO_NOT_FOUND');
     return video;
   }
 
@@ -354,16 +468,52 @@ export class VideosService {
     });
   }
 
-  /** Owner-only edits of title, description and visibility. */
-  async edit(
-    id: string,
-    principal: Principal,
-    patch: { title?: string; description?: string; visibility?: VideoRow['visibility'] },
-  ): Promise<VideoRow> {
+  /**
+   * The owner or an admin edits a video's metadata, visibility or access tier (404 to whoever may not
+   * see it, 403 PERMISSION_DENIED to whoever sees it but does not manage it). Announces
+   * `video.updated` (with the fields changed) and `video.visibility_changed`, each once and only when
+   * something changed.
+   */
+  async edit(id: string, principal: Principal, edit: VideoEdit): Promise<VideoRow> {
     return this.db.transaction().execute(async (tx) => {
-      const video = await repo.lockVideo(tx, id);
-      if (!video || !canManage(video, principal)) throw new DomainError('VIDEO_NOT_FOUND');
-      return this.save(tx, video, patch);
+      const video = await this.managed(tx, id, principal);
+      if (edit.thumbnail_time_s !== undefined && edit.thumbnail_time_s !== null) {
+        const duration = video.media_info?.durationS;
+        if (duration === undefined || edit.thumbnail_time_s > duration) {
+          throw new DomainError('VALIDATION_FAILED', 'The frame must be within the video', {
+            fields: [
+              {
+                field: 'thumbnail_time_s',
+                message:
+                  duration === undefined
+                    ? 'the duration is not known until processing has read the video'
+                    : `at most ${duration} s`,
+              },
+            ],
+          });
+        }
+      }
+      const changed = (Object.keys(edit) as Array<keyof VideoEdit>).filter(
+        (k) => edit[k] !== undefined && !sameValue(video[k], edit[k]),
+      );
+      if (changed.length === 0) return video;
+      const patch = Object.fromEntries(changed.map((k) => [k, edit[k]])) as VideoPatch;
+      const updated = await this.save(tx, video, patch);
+      const ref = { video_id: id, owner_id: video.owner_id };
+      const fields = changed.filter((k) => k !== 'visibility' && k !== 'access_tier');
+      if (fields.length > 0) {
+        await emit(tx, videoUpdated.create({ aggregateId: id, payload: { ...ref, fields } }));
+      }
+      if (fields.length < changed.length) {
+        await emit(
+          tx,
+          videoVisibilityChanged.create({
+            aggregateId: id,
+            payload: { ...ref, visibility: updated.visibility, access_tier: updated.access_tier },
+          }),
+        );
+      }
+      return updated;
     });
   }
 
@@ -373,6 +523,64 @@ export class VideosService {
    */
   async publishIfDue(tx: Tx, video: VideoRow): Promise<VideoRow> {
     if (!duePublication(video, new Date())) return video;
+    return this.publishNow(tx, video);
+  }
+
+  /**
+   * The owner (or an admin) publishes, schedules or takes down a video: `published: true` publishes it
+   * now (it must be watchable) or at `publishAt` when that is in the future; `false` unpublishes it, or
+   * cancels its schedule. Asking for the state it is in changes nothing and announces nothing.
+   * INVALID_STATE for what the publication machine refuses: unpublishing a draft, publishing a rejected
+   * or failed video (a moderator's rejection is undone by a moderator only).
+   */
+  async setPublication(
+    id: string,
+    principal: Principal,
+    input: { published: boolean; publishAt?: Date },
+  ): Promise<VideoRow> {
+    return this.db.transaction().execute(async (tx) => {
+      const video = await this.managed(tx, id, principal);
+      if (video.publication === 'rejected') {
+        throw new DomainError(
+          'INVALID_STATE',
+          'A moderator rejected this video; only a moderator reinstates it',
+        );
+      }
+      if (!input.published) {
+        if (video.publication === 'scheduled') {
+          // Never published: back to a draft; published before: it stays taken down.
+          return this.save(tx, video, {
+            publication: video.published_at ? 'unpublished' : 'draft',
+            publish_at: null,
+          });
+        }
+        if (video.publication !== 'published') {
+          transition(PUBLICATION, video.publication, 'unpublished');
+          return video;
+        }
+        return this.takeDown(tx, video, 'unpublished', null);
+      }
+      if (video.status === 'failed' && !isWatchable(video)) {
+        throw new DomainError('INVALID_STATE', 'Processing failed: process the video again first');
+      }
+      if (input.publishAt && input.publishAt > new Date()) {
+        return this.save(tx, video, {
+          publication: transition(PUBLICATION, video.publication, 'scheduled'),
+          publish_at: input.publishAt,
+        });
+      }
+      if (video.publication === 'published') return video;
+      if (!isWatchable(video)) {
+        throw new DomainError('INVALID_STATE', 'The video can be published once it can be watched', {
+          fields: [{ field: 'published', message: 'nothing playable yet; give publish_at to schedule it' }],
+        });
+      }
+      return this.publishNow(tx, video);
+    });
+  }
+
+  /** Publishes a locked video now: `video.published` goes out with it. */
+  private async publishNow(tx: Tx, video: VideoRow): Promise<VideoRow> {
     const publishedAt = new Date();
     const updated = await this.save(tx, video, {
       publication: transition(PUBLICATION, video.publication, 'published'),
@@ -388,6 +596,28 @@ export class VideosService {
           title: video.title,
           published_at: publishedAt.toISOString(),
         },
+      }),
+    );
+    return updated;
+  }
+
+  /** Takes a locked video down, by its owner or a moderator: `video.unpublished` goes out with it. */
+  private async takeDown(
+    tx: Tx,
+    video: VideoRow,
+    publication: 'unpublished' | 'rejected',
+    reason: string | null,
+  ): Promise<VideoRow> {
+    const updated = await this.save(tx, video, {
+      publication,
+      publish_at: null,
+      ...(publication === 'rejected' ? { moderation_reason: reason } : {}),
+    });
+    await emit(
+      tx,
+      videoUnpublished.create({
+        aggregateId: video.id,
+        payload: { video_id: video.id, owner_id: video.owner_id, publication, reason },
       }),
     );
     return updated;
@@ -421,6 +651,9 @@ export class VideosService {
    * streams are told after the commit.
    */
   private async save(tx: DbOrTx, video: VideoRow, patch: VideoPatch): Promise<VideoRow> {
+    // Every change of either machine goes through its table.
+    if (patch.status) transition(PROCESSING, video.status, patch.status);
+    if (patch.publication) transition(PUBLICATION, video.publication, patch.publication);
     const narrowed = narrowsAudience(video, { ...video, ...patch });
     const updated = await repo.updateVideo(
       tx,
@@ -444,4 +677,12 @@ export function toProgressEvent(v: VideoRow): ProgressEvent {
     failure_code: v.failure_code,
     failure_message: v.failure_message,
   };
+}
+
+/** Equal column values: scalars, or arrays of them (tags). */
+function sameValue(a: unknown, b: unknown): boolean {
+  // thumbnail_time_s is stored as a 4-byte float.
+  if (typeof a === 'number' && typeof b === 'number') return Math.fround(a) === Math.fround(b);
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
+  return a === b;
 }

@@ -1,0 +1,167 @@
+// What a video carries in the catalog and who may change it: metadata edits (PUT/PATCH) with their
+// rules and events, access through the API (hidden, publication, tiers, media), moderation, and the
+// creator's own list of uploads.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { uuidv7 } from 'uuidv7';
+import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
+import { assertProblem, badFields } from './helpers/problems.ts';
+import { TEST_JWT_SECRET } from './helpers/tokens.ts';
+import { eventsOf, makeVideo } from './helpers/videos.ts';
+
+const ADMIN = { username: 'chief', email: 'chief@example.test', password: 'the admin password' };
+
+let t: TestApp;
+let admin: { access_token: string };
+before(async () => {
+  t = await startTestApp(
+    {
+      JWT_SECRET: TEST_JWT_SECRET,
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      ADMIN_USERNAME: ADMIN.username,
+      REGISTER_LIMIT_PER_IP: '1000',
+      LOGIN_LIMIT_PER_IP: '1000',
+    },
+    // No worker: videos are processed by hand (makeVideo).
+    { role: 'api' },
+  );
+  const res = await api(t, 'POST', '/api/v1/auth/login', {
+    body: { username: ADMIN.username, password: ADMIN.password },
+  });
+  admin = res.body;
+});
+after(() => t.stop());
+
+const db = () => t.app.database.db;
+const getVideo = (id: string, token?: string) => api(t, 'GET', `/api/v1/videos/${id}`, { token });
+const put = (id: string, token: string | undefined, body: unknown) =>
+  api(t, 'PUT', `/api/v1/videos/${id}`, { token, body });
+const typesOf = async (id: string) => (await eventsOf(t, id)).map((e) => e.type);
+
+describe('editing a video', () => {
+  it('keeps what the owner sets, normalised, and announces each change once', async () => {
+    const owner = await registerUser(t);
+    const id = await makeVideo(t, owner);
+    const edit = {
+      title: '  Pasta at home ',
+      description: 'Fresh pasta, step by step.',
+      tags: ['Cooking Tips', 'cooking-tips', 'ÉTÉ 2024', '料理'],
+      category: 'food',
+      language: 'pt-BR',
+      thumbnail_time_s: 2.5,
+    };
+    const res = await put(id, owner.access_token, edit);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const v = res.body;
+    assert.deepEqual(
+      [v.title, v.description, v.tags, v.category, v.language, v.thumbnail_time_s],
+      ['Pasta at home', edit.description, ['cooking-tips', 'été-2024', '料理'], 'food', 'pt-BR', 2.5],
+    );
+    assert.deepEqual((await getVideo(id)).body.tags, ['cooking-tips', 'été-2024', '料理']);
+    // The same again: nothing changed, nothing announced.
+    assert.equal((await put(id, owner.access_token, edit)).status, 200);
+    const updated = (await eventsOf(t, id)).filter((e) => e.type === 'video.updated');
+    assert.deepEqual(
+      updated.map((e) => e.payload),
+      [
+        {
+          video_id: id,
+          owner_id: owner.id,
+          fields: ['title', 'description', 'tags', 'category', 'language', 'thumbnail_time_s'],
+        },
+      ],
+    );
+
+    // Visibility and access tier: video.visibility_changed, by PATCH as well.
+    const patched = await api(t, 'PATCH', `/api/v1/videos/${id}`, {
+      token: owner.access_token,
+      body: { visibility: 'unlisted', access_tier: 1 },
+    });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    assert.deepEqual([patched.body.visibility, patched.body.access_tier], ['unlisted', 1]);
+    assert.equal((await put(id, owner.access_token, { visibility: 'unlisted' })).status, 200);
+    assert.equal((await put(id, owner.access_token, { category: null, tags: [] })).status, 200);
+    assert.deepEqual(await typesOf(id), [
+      'video.ready',
+      'video.published',
+      'video.updated',
+      'video.visibility_changed',
+      'video.updated',
+    ]);
+    const changed = (await eventsOf(t, id)).find((e) => e.type === 'video.visibility_changed');
+    assert.deepEqual(changed?.payload, {
+      video_id: id,
+      owner_id: owner.id,
+      visibility: 'unlisted',
+      access_tier: 1,
+    });
+    const last = (await eventsOf(t, id)).at(-1);
+    assert.deepEqual(last?.payload.fields, ['tags', 'category']);
+  });
+
+  it('refuses what the rules do not allow, naming the field', async () => {
+    const owner = await registerUser(t);
+    const id = await makeVideo(t, owner);
+    const fieldsOf = async (body: unknown) => badFields(await put(id, owner.access_token, body));
+    assert.deepEqual(await fieldsOf({ title: '   ' }), ['title']);
+    assert.deepEqual(await fieldsOf({ title: 'x'.repeat(101) }), ['title']);
+    assert.deepEqual(await fieldsOf({ description: 'x'.repeat(5001) }), ['description']);
+    assert.deepEqual(await fieldsOf({ tags: Array.from({ length: 16 }, (_, i) => `t${i}`) }), ['tags']);
+    assert.deepEqual(await fieldsOf({ tags: ['x'.repeat(31)] }), ['tags.0']);
+    assert.deepEqual(await fieldsOf({ tags: ['ok', '!!!'] }), ['tags.1']);
+    assert.deepEqual(await fieldsOf({ category: 'cooking' }), ['category']);
+    assert.deepEqual(await fieldsOf({ language: 'english please' }), ['language']);
+    assert.deepEqual(await fieldsOf({ access_tier: 3 }), ['access_tier']);
+    assert.deepEqual(await fieldsOf({ visibility: 'secret' }), ['visibility']);
+    assert.deepEqual(await fieldsOf({ thumbnail_time_s: 4.5 }), ['thumbnail_time_s']);
+    assert.deepEqual(await fieldsOf({ thumbnail_time_s: -1 }), ['thumbnail_time_s']);
+    assert.deepEqual(await fieldsOf({}), ['title']);
+    assert.ok((await fieldsOf({ owner_id: uuidv7() })).length > 0);
+    // 15 tags and 100 characters are fine.
+    const ok = await put(id, owner.access_token, {
+      title: 'x'.repeat(100),
+      tags: Array.from({ length: 15 }, (_, i) => `t${i}`),
+      thumbnail_time_s: 4,
+    });
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    // A video processing has not read yet has no duration to choose a frame in.
+    const fresh = await makeVideo(t, owner, 'unprocessed');
+    assert.deepEqual(badFields(await put(fresh, owner.access_token, { thumbnail_time_s: 1 })), [
+      'thumbnail_time_s',
+    ]);
+  });
+
+  it('lets only the owner or an admin edit: 403 to those who see it, 404 to those who do not', async () => {
+    const owner = await registerUser(t);
+    const other = await registerUser(t);
+    const shown = await makeVideo(t, owner);
+    assertProblem(await put(shown, other.access_token, { title: 'Mine now' }), 403, 'PERMISSION_DENIED');
+    assertProblem(await put(shown, undefined, { title: 'Mine now' }), 401, 'TOKEN_MISSING');
+    assert.equal((await put(shown, admin.access_token, { title: 'Edited by staff' })).status, 200);
+    assert.equal((await getVideo(shown)).body.title, 'Edited by staff');
+    assert.equal((await put(shown, owner.access_token, { visibility: 'private' })).status, 200);
+    assertProblem(await put(shown, other.access_token, { title: 'Mine now' }), 404, 'VIDEO_NOT_FOUND');
+    assertProblem(await put(uuidv7(), owner.access_token, { title: 'x' }), 404, 'VIDEO_NOT_FOUND');
+    assert.equal((await getVideo(shown, owner.access_token)).body.title, 'Edited by staff');
+  });
+
+  it("shows the owner's channel and the view count", async () => {
+    const owner = await registerUser(t);
+    const id = await makeVideo(t, owner);
+    const none = (await getVideo(id)).body;
+    assert.deepEqual([none.views_count, none.publication, none.access_tier], [0, 'published', 0]);
+    assert.equal(none.hidden, undefined, 'moderation is the owner’s business');
+    assert.equal((await getVideo(id, owner.access_token)).body.hidden, false);
+    // Channels and views arrive with their modules; their rows are made here by hand.
+    const channelId = uuidv7();
+    await sql`insert into channels (id, owner_id, handle, name)
+      values (${channelId}, ${owner.id}, ${`h${channelId.slice(-8)}`}, 'Pasta Lab')`.execute(db());
+    await sql`insert into video_stats (video_id, views_member, views_non_member)
+      values (${id}, 2, 5)`.execute(db());
+    const v = (await getVideo(id)).body;
+    assert.deepEqual(v.channel, { id: channelId, handle: `h${channelId.slice(-8)}`, name: 'Pasta Lab' });
+    assert.equal(v.views_count, 7);
+  });
+});
