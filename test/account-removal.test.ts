@@ -2,10 +2,11 @@
 // else. A hidden account comes back when an administrator restores it; a deleted one is gone for good.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { eventsOf, makeVideo, type SignedIn, startAdminApp } from './helpers/admin.ts';
+import { eventsOf, makeVideo, type SignedIn, startAdminApp, storedObjectsOf } from './helpers/admin.ts';
 import { api, registerUser, type TestApp } from './helpers/app.ts';
 import { eventsDelivered } from './helpers/events.ts';
 import { assertProblem, badFields } from './helpers/problems.ts';
+import { runJobs } from './helpers/videos.ts';
 
 let t: TestApp;
 let admin: SignedIn;
@@ -99,6 +100,8 @@ describe('DELETE /api/v1/user/account', () => {
     assertProblem(await watch(video), 404, 'VIDEO_NOT_FOUND');
     assertProblem(await watch(video, admin.access_token), 404, 'VIDEO_NOT_FOUND');
     assert.ok((await eventsOf(t, video)).some((e) => e.type === 'video.deleted'));
+    await runJobs(t, 'videos.remove_media');
+    assert.deepEqual(await storedObjectsOf(t, video), [], 'its media are removed');
     assert.deepEqual(await statusEvents(u.id), ['deleted']);
     const account = await api(t, 'GET', `/api/v1/admin/users/${u.id}`, { token: admin.access_token });
     assert.equal(account.body.status, 'deleted');

@@ -3,10 +3,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { uuidv7 } from 'uuidv7';
-import { eventsOf, makeVideo, type SignedIn, startAdminApp } from './helpers/admin.ts';
+import { eventsOf, makeVideo, type SignedIn, startAdminApp, storedObjectsOf } from './helpers/admin.ts';
 import { api, registerUser, type TestApp } from './helpers/app.ts';
 import { eventsDelivered } from './helpers/events.ts';
 import { assertProblem, badFields } from './helpers/problems.ts';
+import { runJobs } from './helpers/videos.ts';
 
 let t: TestApp;
 let admin: SignedIn;
@@ -236,6 +237,7 @@ describe('hide, restore, delete', () => {
   it('deleting is for good: sessions end, videos disappear, the account cannot be restored or changed', async () => {
     const owner = await registerUser(t);
     const video = await makeVideo(t, owner);
+    assert.ok((await storedObjectsOf(t, video)).length > 0);
     const res = await chief().delete(`/users/${owner.id}`, { reason: 'asked by its owner' });
     assert.equal(res.status, 204, JSON.stringify(res.body));
     assert.equal((await chief().get(`/users/${owner.id}`)).body.status, 'deleted');
@@ -254,6 +256,8 @@ describe('hide, restore, delete', () => {
       'VIDEO_NOT_FOUND',
     );
     assert.ok((await eventsOf(t, video)).some((e) => e.type === 'video.deleted'));
+    await runJobs(t, 'videos.remove_media');
+    assert.deepEqual(await storedObjectsOf(t, video), []);
 
     assertProblem(await chief().put(`/users/${owner.id}/restore`), 409, 'ACCOUNT_DELETED');
     assertProblem(await chief().put(`/users/${owner.id}/hide`), 409, 'ACCOUNT_DELETED');

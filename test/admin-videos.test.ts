@@ -47,6 +47,10 @@ describe('hiding a video', () => {
     assert.equal(res.body.publication, 'published', 'hiding leaves the publication as it was');
     assert.deepEqual(await seenBy(id), [404, 404, 200, 200]);
     assertProblem(await watch(id, viewer.access_token), 404, 'VIDEO_NOT_FOUND');
+    // Its owner sees it, and why.
+    const mine = await watch(id, owner.access_token);
+    assert.equal(mine.body.hidden, true);
+    assert.equal(mine.body.moderation_reason, 'misleading title');
     // What was handed out before stops working: the access epoch moved.
     assert.equal((await api(t, 'GET', playback)).status, 404);
 
@@ -103,6 +107,9 @@ describe('rejecting a video', () => {
     assert.equal(res.body.publication, 'rejected');
     assert.equal(res.body.moderation_reason, 'copyright claim');
     assert.deepEqual(await seenBy(id), [404, 404, 200, 200]);
+    const mine = await watch(id, owner.access_token);
+    assert.equal(mine.body.publication, 'rejected');
+    assert.equal(mine.body.moderation_reason, 'copyright claim');
     assert.deepEqual(
       (await catalogEvents(id)).map((e) => e.payload),
       [{ video_id: id, owner_id: owner.id, publication: 'rejected', reason: 'copyright claim' }],

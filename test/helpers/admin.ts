@@ -1,10 +1,10 @@
-// An app with a first administrator signed in, and videos made ready by hand (no worker), for the
-// tests of administrators' actions.
+// An app with a first administrator signed in (no worker: videos are processed and jobs run by hand),
+// for the tests of administrators' actions.
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { api, startTestApp, type TestApp } from './app.ts';
 import { TEST_JWT_SECRET } from './tokens.ts';
-import { uploadVideo } from './upload.ts';
+import { makeVideo as makeVideoIn } from './videos.ts';
 
 export const ADMIN = { username: 'chief', email: 'chief@example.test', password: 'the admin password' };
 
@@ -33,14 +33,18 @@ export async function startAdminApp(): Promise<{ t: TestApp; admin: SignedIn }> 
   return { t, admin: { ...res.body, id: res.body.user.id } };
 }
 
-/** A published public video of `user`'s, as processing leaves it (done here by hand). */
+/** A published public video of `user`'s, processed by hand, with a segment and a poster in the store. */
 export async function makeVideo(t: TestApp, user: { access_token: string }, title = 'Clip'): Promise<string> {
-  const { videos } = t.app;
-  const id = await uploadVideo(t, user.access_token, Buffer.alloc(2000, 7), { title });
-  const started = await videos.startProcessing(id);
-  assert.ok(started, 'the upload left the video with a source to process');
-  await videos.markReady(id, started.media_version, []);
-  return id;
+  return makeVideoIn(t, user, 'ready', { title });
+}
+
+/** Every stored object of a video: its source and its media. */
+export async function storedObjectsOf(t: TestApp, id: string): Promise<string[]> {
+  const objects = [
+    ...(await t.app.store.list(`videos/${id}/`)),
+    ...(await t.app.store.list(`sources/${id}/`)),
+  ];
+  return objects.map((o) => o.key);
 }
 
 /** The catalog events emitted about one aggregate (a video or a user), oldest first. */
