@@ -12,6 +12,7 @@ import {
   narrowsAudience,
   type PresentedToken,
   signsPlaybackUrls,
+  tierDecision,
 } from '../src/modules/videos/index.ts';
 import type { Principal } from '../src/platform/http/auth-guard.ts';
 
@@ -141,6 +142,85 @@ describe('video access', () => {
         narrowsAudience(video(bv, bp), video(av, ap)),
         narrows,
         `${bv}${bp ? '' : ' unplayable'} → ${av}${ap ? '' : ' unplayable'}`,
+      );
+    }
+  });
+});
+
+describe('catalog access: hidden → published → access tier', () => {
+  type Publication = AccessFacts['publication'];
+  type Tier = AccessFacts['access_tier'];
+  /**
+   * Each cell: `404` (may not see it), `403` (sees it, lacks the membership its tier asks), or
+   * `sees/<media access>`. The members hold that membership of the owner's channel.
+   */
+  type CatalogCell = '404' | '403' | `sees/${'public' | 'granted' | 'token'}`;
+  type CatalogRow = [Publication, 'shown' | 'hidden', Tier, ...CatalogCell[]];
+  const viewers = [
+    ['anonymous', callers.anonymous, 0],
+    ['other', callers.other, 0],
+    ['subscriber', { userId: OTHER, sessionId: 's4', role: 'user' }, 1],
+    ['premium', { userId: OTHER, sessionId: 's5', role: 'user' }, 2],
+    ['owner', callers.owner, 0],
+    ['admin', callers.admin, 0],
+  ] as const;
+
+  // biome-ignore format: a table reads best aligned
+  const CATALOG: CatalogRow[] = [
+    // publication   moderator tier  anonymous      other          subscriber     premium        owner           admin
+    ['published',   'shown',  0,    'sees/public', 'sees/public', 'sees/public', 'sees/public', 'sees/public',  'sees/public'],
+    ['published',   'shown',  1,    '403',         '403',         'sees/token',  'sees/token',  'sees/granted', 'sees/granted'],
+    ['published',   'shown',  2,    '403',         '403',         '403',         'sees/token',  'sees/granted', 'sees/granted'],
+    ['published',   'hidden', 0,    '404',         '404',         '404',         '404',         'sees/granted', 'sees/granted'],
+    ['published',   'hidden', 1,    '404',         '404',         '404',         '404',         'sees/granted', 'sees/granted'],
+    ['published',   'hidden', 2,    '404',         '404',         '404',         '404',         'sees/granted', 'sees/granted'],
+    ['draft',       'shown',  0,    '404',         '404',         '404',         '404',         'sees/granted', 'sees/granted'],
+    ['scheduled',   'shown',  0,    '404',         '404',         '404',         '404',         'sees/granted', 'sees/granted'],
+    ['unpublished', 'shown',  0,    '404',         '404',         '404',         '404',         'sees/granted', 'sees/granted'],
+    ['unpublished', 'shown',  2,    '404',         '404',         '404',         '404',         'sees/granted', 'sees/granted'],
+    ['rejected',    'shown',  0,    '404',         '404',         '404',         '404',         'sees/granted', 'sees/granted'],
+    ['rejected',    'hidden', 1,    '404',         '404',         '404',         '404',         'sees/granted', 'sees/granted'],
+  ];
+
+  for (const [publication, moderator, tier, ...cells] of CATALOG) {
+    it(`${publication}, ${moderator}, tier ${tier}`, () => {
+      const v = { ...video('public', true), publication, hidden: moderator === 'hidden', access_tier: tier };
+      const got = viewers.map(([, principal, membership]) => {
+        if (!canSee(v, principal)) return '404';
+        if (tierDecision(v, principal, membership) !== 'allow') return '403';
+        return `sees/${mediaAccessOf(v, principal)}`;
+      });
+      assert.deepEqual(got, cells, viewers.map(([name]) => name).join(', '));
+    });
+  }
+
+  it('answers the code of the membership a tier asks for', () => {
+    const v = (tier: Tier) => ({ ...video('public', true), access_tier: tier });
+    assert.equal(tierDecision(v(1), callers.other, 0), 'MEMBERSHIP_REQUIRED');
+    assert.equal(tierDecision(v(2), callers.other, 1), 'PREMIUM_REQUIRED');
+    assert.equal(tierDecision(v(2), null, 0), 'PREMIUM_REQUIRED');
+    assert.equal(tierDecision(v(1), callers.other, 2), 'allow');
+  });
+
+  it('signs the playback URLs of a members-only video, and moves the epoch when fewer may watch', () => {
+    const base = video('public', true);
+    assert.equal(signsPlaybackUrls({ ...base, access_tier: 1 }), true);
+    assert.equal(signsPlaybackUrls({ ...base, publication: 'unpublished' }), true);
+    const cases: Array<[Partial<AccessFacts>, Partial<AccessFacts>, boolean]> = [
+      [{ publication: 'published' }, { publication: 'unpublished' }, true],
+      [{ publication: 'published' }, { publication: 'rejected' }, true],
+      [{ publication: 'unpublished' }, { publication: 'published' }, false],
+      [{ hidden: false }, { hidden: true }, true],
+      [{ hidden: true }, { hidden: false }, false],
+      [{ access_tier: 0 }, { access_tier: 1 }, true],
+      [{ access_tier: 1 }, { access_tier: 2 }, true],
+      [{ access_tier: 2 }, { access_tier: 0 }, false],
+    ];
+    for (const [before, after, narrows] of cases) {
+      assert.equal(
+        narrowsAudience({ ...base, ...before }, { ...base, ...after }),
+        narrows,
+        `${JSON.stringify(before)} → ${JSON.stringify(after)}`,
       );
     }
   });

@@ -165,3 +165,185 @@ describe('editing a video', () => {
     assert.equal(v.views_count, 7);
   });
 });
+
+describe('who may watch, through the API', () => {
+  /** The owner's channel (made by hand until the channels module makes it), and a member of it. */
+  async function channelOf(owner: { id: string }): Promise<string> {
+    const id = uuidv7();
+    await sql`insert into channels (id, owner_id, handle, name)
+      values (${id}, ${owner.id}, ${`c${id.slice(-10)}`}, 'A channel')`.execute(db());
+    return id;
+  }
+  const join = (channelId: string, user: { id: string }, tier: 1 | 2) =>
+    sql`insert into channel_memberships (channel_id, user_id, tier) values (${channelId}, ${user.id}, ${tier})
+      on conflict (channel_id, user_id) do update set tier = excluded.tier`.execute(db());
+  /** The segment URL of a video's playback URLs, as handed to the caller, and without its token. */
+  const segmentOf = (hls: string) => hls.replace('master.m3u8', '240p/seg_00000.m4s');
+  const withoutToken = (url: string) => url.split('?')[0]!;
+
+  it('asks members-only videos for the membership, and hands out media tokens only to members', async () => {
+    const owner = await registerUser(t);
+    const stranger = await registerUser(t);
+    const subscriber = await registerUser(t);
+    const premium = await registerUser(t);
+    const channel = await channelOf(owner);
+    await join(channel, subscriber, 1);
+    await join(channel, premium, 2);
+    const id = await makeVideo(t, owner);
+    const publicUrls = (await getVideo(id)).body.playback;
+    assert.equal((await api(t, 'GET', segmentOf(publicUrls.hls))).status, 200);
+
+    assert.equal((await put(id, owner.access_token, { access_tier: 1 })).status, 200);
+    assertProblem(await getVideo(id), 403, 'MEMBERSHIP_REQUIRED');
+    assertProblem(await getVideo(id, stranger.access_token), 403, 'MEMBERSHIP_REQUIRED');
+    // The media of a members-only video needs a token, even at a public video's URL.
+    const current = (await getVideo(id, subscriber.access_token)).body.playback;
+    assert.ok(current.hls.includes('?token='), current.hls);
+    assertProblem(await api(t, 'GET', withoutToken(segmentOf(current.hls))), 404, 'VIDEO_NOT_FOUND');
+    assert.equal((await api(t, 'GET', segmentOf(current.hls))).status, 200);
+    // URLs handed out before the tier was raised stop working.
+    assert.notEqual((await api(t, 'GET', segmentOf(publicUrls.hls))).status, 200);
+    assert.equal((await getVideo(id, premium.access_token)).status, 200);
+    assert.equal((await getVideo(id, owner.access_token)).status, 200);
+
+    assert.equal((await put(id, owner.access_token, { access_tier: 2 })).status, 200);
+    assertProblem(await getVideo(id, subscriber.access_token), 403, 'PREMIUM_REQUIRED');
+    assertProblem(await getVideo(id), 403, 'PREMIUM_REQUIRED');
+    const paid = (await getVideo(id, premium.access_token)).body.playback;
+    assert.equal((await api(t, 'GET', segmentOf(paid.hls))).status, 200);
+    assert.equal((await getVideo(id, admin.access_token)).status, 200);
+  });
+
+  it('hides, rejects and reinstates by a moderator; 404 to all but the owner and admins meanwhile', async () => {
+    const owner = await registerUser(t);
+    const viewer = await registerUser(t);
+    const id = await makeVideo(t, owner);
+    const moderate = (decision: Parameters<typeof t.app.videos.moderate>[2]) =>
+      db()
+        .transaction()
+        .execute((tx) => t.app.videos.moderate(tx, id, decision));
+    const hlsBefore = (await getVideo(id)).body.playback.hls;
+
+    await moderate({ hidden: true, reason: 'Reported as spam' });
+    for (const token of [undefined, viewer.access_token]) {
+      assertProblem(await getVideo(id, token), 404, 'VIDEO_NOT_FOUND');
+    }
+    assertProblem(await api(t, 'GET', segmentOf(hlsBefore)), 404, 'VIDEO_NOT_FOUND');
+    const seen = (await getVideo(id, owner.access_token)).body;
+    assert.deepEqual([seen.hidden, seen.moderation_reason], [true, 'Reported as spam']);
+    assert.equal((await getVideo(id, admin.access_token)).status, 200);
+    await moderate({ hidden: true, reason: 'Reported as spam' }); // no change, no event
+    await moderate({ hidden: false, reason: 'Checked: fine' });
+    assert.equal((await getVideo(id, viewer.access_token)).status, 200);
+    assert.equal((await getVideo(id, owner.access_token)).body.moderation_reason, null);
+
+    await moderate({ reject: true, reason: 'Copyright' });
+    assertProblem(await getVideo(id, viewer.access_token), 404, 'VIDEO_NOT_FOUND');
+    const rejected = (await getVideo(id, owner.access_token)).body;
+    assert.deepEqual([rejected.publication, rejected.moderation_reason], ['rejected', 'Copyright']);
+    assertProblem(
+      await api(t, 'PATCH', `/api/v1/videos/${id}/publish`, {
+        token: owner.access_token,
+        body: { published: true },
+      }),
+      409,
+      'INVALID_STATE',
+    );
+    await moderate({ reinstate: true, reason: 'Licence shown' });
+    assert.equal((await getVideo(id, owner.access_token)).body.publication, 'unpublished');
+    await assert.rejects(moderate({ reinstate: true, reason: 'again' }), /INVALID_STATE|rejected/);
+    const republished = await api(t, 'PATCH', `/api/v1/videos/${id}/publish`, {
+      token: owner.access_token,
+      body: { published: true },
+    });
+    assert.equal(republished.status, 200);
+    assert.equal((await getVideo(id, viewer.access_token)).status, 200);
+
+    const events = (await eventsOf(t, id)).filter((e) => e.type !== 'video.ready');
+    assert.deepEqual(
+      events.map((e) => [
+        e.type,
+        e.payload.hidden ?? e.payload.publication ?? null,
+        e.payload.reason ?? null,
+      ]),
+      [
+        ['video.published', null, null],
+        ['video.moderated', true, 'Reported as spam'],
+        ['video.moderated', false, 'Checked: fine'],
+        ['video.unpublished', 'rejected', 'Copyright'],
+        ['video.moderated', false, 'Licence shown'],
+        ['video.published', null, null],
+      ],
+    );
+  });
+});
+
+describe('my uploads', () => {
+  const mine = (token: string | undefined, query = '', headers: Record<string, string> = {}) =>
+    api(t, 'GET', `/api/v1/users/me/videos${query}`, { token, headers });
+
+  it('lists my videos in every state, newest first, page by page, and revalidates with ETag', async () => {
+    const owner = await registerUser(t);
+    const other = await registerUser(t);
+    await makeVideo(t, other);
+    const ids = [
+      await makeVideo(t, owner, 'unprocessed'),
+      await makeVideo(t, owner),
+      await makeVideo(t, owner, 'playable'),
+      await makeVideo(t, owner),
+      await makeVideo(t, owner),
+    ];
+    await api(t, 'PATCH', `/api/v1/videos/${ids[1]}/publish`, {
+      token: owner.access_token,
+      body: { published: false },
+    });
+    await db()
+      .transaction()
+      .execute((tx) => t.app.videos.moderate(tx, ids[3]!, { reject: true, hidden: true, reason: 'Spam' }));
+
+    const seen: Array<{ id: string; publication: string; status: string; hidden: boolean }> = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res = await mine(owner.access_token, `?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.ok(res.body.items.length <= 2);
+      seen.push(...res.body.items);
+      cursor = res.body.next_cursor;
+      pages++;
+    } while (cursor && pages < 10);
+    assert.equal(pages, 3);
+    assert.deepEqual(
+      seen.map((v) => v.id),
+      [...ids].reverse(),
+    );
+    assert.deepEqual(
+      seen.map((v) => [v.status, v.publication, v.hidden]),
+      [
+        ['ready', 'published', false],
+        ['ready', 'rejected', true],
+        ['playable', 'published', false],
+        ['ready', 'unpublished', false],
+        ['uploaded', 'scheduled', false],
+      ],
+    );
+
+    const first = await mine(owner.access_token);
+    const etag = first.headers.get('etag')!;
+    assert.ok(etag);
+    const again = await mine(owner.access_token, '', { 'if-none-match': etag });
+    assert.equal(again.status, 304);
+    await api(t, 'PUT', `/api/v1/videos/${ids[0]}`, {
+      token: owner.access_token,
+      body: { title: 'Renamed' },
+    });
+    const changed = await mine(owner.access_token, '', { 'if-none-match': etag });
+    assert.equal(changed.status, 200);
+    assert.notEqual(changed.headers.get('etag'), etag);
+    assert.equal(changed.body.items.at(-1).title, 'Renamed');
+
+    assert.deepEqual((await mine(other.access_token)).body.items.length, 1);
+    assertProblem(await mine(undefined), 401, 'TOKEN_MISSING');
+    assert.deepEqual(badFields(await mine(owner.access_token, '?cursor=nonsense')), ['cursor']);
+  });
+});

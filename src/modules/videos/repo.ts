@@ -110,6 +110,18 @@ export function detailQuery(db: DbOrTx) {
     ]);
 }
 
+/** One page of an owner's videos, newest first, after `beforeId`. Served by videos_owner_id_idx. */
+export async function listOwned(
+  db: DbOrTx,
+  ownerId: string,
+  page: { limit: number; beforeId?: string },
+): Promise<VideoDetailRow[]> {
+  let query = detailQuery(db).where('videos.owner_id', '=', ownerId);
+  if (page.beforeId) query = query.where('videos.id', '<', page.beforeId);
+  const rows = await query.orderBy('videos.id', 'desc').limit(page.limit).execute();
+  return rows.map((row) => ({ ...row, views_count: Number(row.views_count) }));
+}
+
 export async function findVideoDetail(db: DbOrTx, id: string): Promise<VideoDetailRow | undefined> {
   const row = await detailQuery(db).where('videos.id', '=', id).executeTakeFirst();
   return row && { ...row, views_count: Number(row.views_count) };

@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { type Principal, principalOf } from '../../platform/http/auth-guard.ts';
 import { problemSchema } from '../../platform/http/errors.ts';
+import { decodeCursor, pageQuery, toPage } from '../../platform/http/pagination.ts';
 import { type HttpServer, noContent } from '../../platform/http/server.ts';
 import type { NotifyHub } from '../../platform/realtime/notify-hub.ts';
 import { sseStreams } from '../../platform/realtime/sse.ts';
 import { type PlaybackSigner, toVideoDto } from './dto.ts';
 import { streamVideoEvents } from './events-stream.ts';
-import { processingDto, publishBody, videoDto, videoIdParams, videoPatch } from './schema.ts';
+import type { VideoDetailRow } from './repo.ts';
+import { processingDto, publishBody, videoDto, videoIdParams, videoPage, videoPatch } from './schema.ts';
 import { ownerAccessTopic, toProgressEvent, type VideosService, videoAccessTopic } from './service.ts';
 
 export interface VideosRouteDeps {
@@ -97,6 +100,33 @@ export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRou
     },
   });
 
+  app.get('/api/v1/users/me/videos', {
+    config: { auth: 'user' },
+    schema: {
+      tags,
+      summary: 'My uploads: my videos in every state, newest first (revalidate with If-None-Match)',
+      querystring: pageQuery,
+      response: { 200: videoPage, 304: videoPage.optional() },
+    },
+    handler: async (req, reply) => {
+      const principal = principalOf(req);
+      const { limit, cursor } = req.query;
+      const beforeId = cursor ? decodeCursor(cursor, z.tuple([z.uuid()]))[0] : undefined;
+      const rows = await videos.listOwned(principal.userId, { limit, beforeId });
+      const page = toPage(rows, limit, (v) => [v.id]);
+      // The ETag follows the rows, not the body: playback tokens in the body are fresh each time.
+      const etag = `"${createHash('sha1')
+        .update(JSON.stringify([page.next_cursor, page.items.map(versionOf)]))
+        .digest('base64url')}"`;
+      reply.header('etag', etag).header('cache-control', 'private, no-cache');
+      if (req.headers['if-none-match'] === etag) return reply.status(304).send(undefined);
+      return {
+        items: page.items.map((v) => toVideoDto(v, signer, principal)),
+        next_cursor: page.next_cursor,
+      };
+    },
+  });
+
   app.get('/api/v1/videos/:id/processing', {
     config: { auth: 'optional' },
     schema: {
@@ -154,3 +184,12 @@ export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRou
     },
   });
 }
+
+/** What a list item's answer depends on, but the playback tokens. */
+const versionOf = (v: VideoDetailRow) => [
+  v.id,
+  v.updated_at.toISOString(),
+  v.views_count,
+  v.channel_handle,
+  v.channel_name,
+];

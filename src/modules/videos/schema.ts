@@ -130,6 +130,10 @@ const tag = z
   .pipe(z.string().min(1, 'a tag needs a letter or digit').max(30, 'a tag has at most 30 characters'));
 
 /** A video's editable fields; PUT and PATCH take any of them. */
+export const videoPage = z
+  .object({ items: z.array(videoDto), next_cursor: z.string().nullable() })
+  .meta({ id: 'VideoPage' });
+
 export const videoPatch = z
   .object({
     title: z.string().trim().min(1).max(100).optional(),

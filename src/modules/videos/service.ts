@@ -16,6 +16,7 @@ import { canManage, canSee, narrowsAudience, tierDecision } from './access.ts';
 import {
   videoDeleted,
   videoFailed,
+  videoModerated,
   videoPublished,
   videoReady,
   videoReprocessRequested,
@@ -363,6 +364,11 @@ export class VideosService {
     return video;
   }
 
+  /** A page of the caller's own videos, in every state, newest first (`limit + 1` rows: toPage). */
+  async listOwned(ownerId: string, page: { limit: number; beforeId?: string }): Promise<VideoDetailRow[]> {
+    return repo.listOwned(this.db, ownerId, { limit: page.limit + 1, beforeId: page.beforeId });
+  }
+
   /** The video as the catalog shows it (channel, views), whoever asks. */
   async detail(id: string): Promise<VideoDetailRow> {
     const video = await repo.findVideoDetail(this.db, id);
@@ -577,6 +583,55 @@ export class VideosService {
       }
       return this.publishNow(tx, video);
     });
+  }
+
+  /**
+   * A moderator's decision (in the caller's transaction, where the admin module records it in the audit
+   * log): `hidden` hides the video from everyone but its owner and admins, or restores it; `reject`
+   * takes it down for good (`rejected`), `reinstate` gives a rejected video back to its owner,
+   * unpublished. The reason is kept for the owner to read. Announces `video.moderated` (hiding,
+   * restoring, reinstating) and `video.unpublished` with `rejected`, once per change. INVALID_STATE for
+   * reinstating a video that is not rejected.
+   */
+  async moderate(
+    tx: Tx,
+    id: string,
+    decision: { hidden?: boolean; reject?: boolean; reinstate?: boolean; reason: string | null },
+  ): Promise<VideoRow> {
+    let video = await repo.lockVideo(tx, id);
+    if (!video) throw new DomainError('VIDEO_NOT_FOUND');
+    const { reason } = decision;
+    const moderated = async (v: VideoRow) =>
+      emit(
+        tx,
+        videoModerated.create({
+          aggregateId: id,
+          payload: { video_id: id, owner_id: v.owner_id, hidden: v.hidden, reason },
+        }),
+      );
+    if (decision.hidden !== undefined && decision.hidden !== video.hidden) {
+      video = await this.save(tx, video, {
+        hidden: decision.hidden,
+        // A restored video keeps the reason only if it stays rejected.
+        moderation_reason: decision.hidden || video.publication === 'rejected' ? reason : null,
+      });
+      await moderated(video);
+    }
+    if (decision.reject && video.publication !== 'rejected') {
+      transition(PUBLICATION, video.publication, 'rejected');
+      video = await this.takeDown(tx, video, 'rejected', reason);
+    }
+    if (decision.reinstate) {
+      if (video.publication !== 'rejected') {
+        throw new DomainError('INVALID_STATE', 'Only a rejected video is reinstated');
+      }
+      video = await this.save(tx, video, {
+        publication: 'unpublished',
+        moderation_reason: video.hidden ? video.moderation_reason : null,
+      });
+      await moderated(video);
+    }
+    return video;
   }
 
   /** Publishes a locked video now: `video.published` goes out with it. */
