@@ -11,7 +11,7 @@ export const adminModule = defineModule({
   setup(ctx) {
     const accounts = ctx.use('accounts');
     const audit = ctx.use('audit');
-    const service = new AdminService({ db: ctx.db, accounts, audit });
+    const service = new AdminService({ db: ctx.db, accounts, videos: ctx.use('videos'), audit });
     return {
       routes: (http) => {
         adminUsersRoutes(http, accounts, service);

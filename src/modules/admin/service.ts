@@ -6,7 +6,7 @@ import { DomainError } from '../../platform/errors/domain-error.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
 import { type AccountsService, toSelfDto, type UserChange, type UserRow } from '../accounts/index.ts';
 import type { AuditService } from '../audit/index.ts';
-import { type ModeratedVideo, moderate, type VideoRow } from '../videos/index.ts';
+import type { VideoRow, VideosService } from '../videos/index.ts';
 
 export type VideoDecision = 'hide' | 'restore' | 'reject' | 'reinstate';
 
@@ -20,7 +20,13 @@ const DECISIONS = {
 export interface AdminDeps {
   db: Db;
   accounts: AccountsService;
+  videos: VideosService;
   audit: AuditService;
+}
+
+interface ModeratedVideo {
+  before: VideoRow;
+  after: VideoRow;
 }
 
 export class AdminService {
@@ -78,9 +84,11 @@ export class AdminService {
     reason: string | null,
   ): Promise<VideoRow> {
     return this.act(async (tx) => {
-      const change = await moderate(tx, videoId, { ...DECISIONS[decision], reason });
-      await this.recordVideo(tx, admin, `video.${decision}`, reason, change);
-      return change.after;
+      const before = await this.deps.videos.lock(tx, videoId);
+      if (!before) throw new DomainError('VIDEO_NOT_FOUND');
+      const after = await this.deps.videos.moderate(tx, videoId, { ...DECISIONS[decision], reason });
+      await this.recordVideo(tx, admin, `video.${decision}`, reason, { before, after });
+      return after;
     });
   }
 

@@ -13,7 +13,6 @@ export * from './events.ts';
 export * from './lifecycle.ts';
 export { listable } from './listing.ts';
 export * from './media-layout.ts';
-export { type ModeratedVideo, type Moderation, moderate } from './moderation.ts';
 export {
   type MediaKind,
   type PlaybackGrant,
