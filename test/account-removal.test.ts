@@ -2,7 +2,14 @@
 // else. A hidden account comes back when an administrator restores it; a deleted one is gone for good.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { eventsOf, makeVideo, type SignedIn, startAdminApp, storedObjectsOf } from './helpers/admin.ts';
+import {
+  ADMIN,
+  eventsOf,
+  makeVideo,
+  type SignedIn,
+  startAdminApp,
+  storedObjectsOf,
+} from './helpers/admin.ts';
 import { api, registerUser, type TestApp } from './helpers/app.ts';
 import { eventsDelivered } from './helpers/events.ts';
 import { assertProblem, badFields } from './helpers/problems.ts';
@@ -116,5 +123,17 @@ describe('DELETE /api/v1/user/account', () => {
     const u = await registerUser(t);
     await hideMine(u.access_token);
     assertProblem(await deleteMine(u.access_token, { password: u.password }), 403, 'ACCOUNT_HIDDEN');
+  });
+});
+
+describe('an administrator', () => {
+  it('cannot hide or delete their own account here either: another administrator demotes them first', async () => {
+    assertProblem(await hideMine(admin.access_token), 403, 'PERMISSION_DENIED');
+    assertProblem(
+      await deleteMine(admin.access_token, { password: ADMIN.password }),
+      403,
+      'CANNOT_DELETE_SELF',
+    );
+    assert.equal((await me(admin.access_token)).body.status, 'active');
   });
 });

@@ -120,7 +120,7 @@ export function accountsRoutes(app: HttpServer, accounts: AccountsService): void
       tags,
       summary:
         'Hide my account: every session ends and my channel and videos disappear; an administrator may restore it',
-      response: { 204: noContent },
+      response: { 204: noContent, 403: problemSchema.describe('PERMISSION_DENIED for an administrator') },
     },
     handler: async (req, reply) => {
       await accounts.hideOwnAccount(principalOf(req));
@@ -134,7 +134,11 @@ export function accountsRoutes(app: HttpServer, accounts: AccountsService): void
       tags,
       summary: 'Delete my account for good, with my videos and their media (needs the current password)',
       body: deleteAccountBody,
-      response: { 204: noContent, 401: problemSchema.describe('INVALID_CREDENTIALS (field password)') },
+      response: {
+        204: noContent,
+        401: problemSchema.describe('INVALID_CREDENTIALS (field password)'),
+        403: problemSchema.describe('CANNOT_DELETE_SELF for an administrator'),
+      },
     },
     handler: async (req, reply) => {
       await accounts.deleteOwnAccount(principalOf(req), req.body.password);

@@ -360,6 +360,10 @@ export class AccountsService {
 
   /** The owner hides their account: their sessions end, their content disappears; an admin may restore it. */
   async hideOwnAccount(principal: Principal): Promise<void> {
+    // As on the admin routes: an instance must not lose its administrators by their own hand.
+    if (principal.role === 'admin') {
+      throw new DomainError('PERMISSION_DENIED', 'Administrators cannot hide themselves');
+    }
     await this.deps.db.transaction().execute((tx) => this.setStatus(tx, principal.userId, 'hidden'));
     this.forget({ userId: principal.userId });
   }
@@ -369,6 +373,7 @@ export class AccountsService {
    * not enough, and is no way to guess the password either).
    */
   async deleteOwnAccount(principal: Principal, password: string): Promise<void> {
+    if (principal.role === 'admin') throw new DomainError('CANNOT_DELETE_SELF');
     const user = await this.me(principal);
     await this.checkPassword(user, password, 'password');
     await this.deps.db.transaction().execute((tx) => this.setStatus(tx, user.id, 'deleted'));
