@@ -322,7 +322,9 @@ export class AccountsService {
    * Moves an account to `status` in the caller's transaction (an administrator's action, recorded with
    * it). Hiding or deleting ends its sessions; a deleted account stays deleted (ACCOUNT_DELETED). What
    * the account owns elsewhere (channel, videos) follows from `user.status_changed`, after the commit.
-   * Nothing changes, and nothing is announced, when the account already has that status.
+   * Nothing changes, and nothing is announced, when the account already has that status. Cached
+   * sessions are dropped now and, on every node this one included, again when the commit's
+   * notification arrives, so a sign-in racing with the transaction cannot keep the old status.
    */
   async setStatus(tx: Tx, userId: string, status: UserRow['status']): Promise<UserChange> {
     const before = await repo.lockUser(tx, userId);
