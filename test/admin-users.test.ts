@@ -238,6 +238,7 @@ describe('hide, restore, delete', () => {
     const owner = await registerUser(t);
     const video = await makeVideo(t, owner);
     assert.ok((await storedObjectsOf(t, video)).length > 0);
+    const { channel_id } = (await api(t, 'GET', '/api/v1/users/me', { token: owner.access_token })).body;
     const res = await chief().delete(`/users/${owner.id}`, { reason: 'asked by its owner' });
     assert.equal(res.status, 204, JSON.stringify(res.body));
     assert.equal((await chief().get(`/users/${owner.id}`)).body.status, 'deleted');
@@ -258,6 +259,7 @@ describe('hide, restore, delete', () => {
     assert.ok((await eventsOf(t, video)).some((e) => e.type === 'video.deleted'));
     await runJobs(t, 'videos.remove_media');
     assert.deepEqual(await storedObjectsOf(t, video), []);
+    assertProblem(await api(t, 'GET', `/api/v1/channels/${channel_id}`), 404, 'CHANNEL_NOT_FOUND');
 
     assertProblem(await chief().put(`/users/${owner.id}/restore`), 409, 'ACCOUNT_DELETED');
     assertProblem(await chief().put(`/users/${owner.id}/hide`), 409, 'ACCOUNT_DELETED');
