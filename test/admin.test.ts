@@ -229,9 +229,14 @@ describe('PATCH /api/v1/admin/users/{id}', () => {
   });
 
   it('will not let an administrator hide, delete or demote itself', async () => {
-    for (const body of [{ status: 'hidden' }, { status: 'deleted' }, { role: 'user' }]) {
+    for (const body of [{ status: 'hidden' }, { role: 'user' }]) {
       assertProblem(await patch(admin.access_token, admin.id, body), 403, 'PERMISSION_DENIED');
     }
+    assertProblem(
+      await patch(admin.access_token, admin.id, { status: 'deleted' }),
+      403,
+      'CANNOT_DELETE_SELF',
+    );
     const self = await me(admin.access_token);
     assert.equal(self.status, 200);
     assert.equal(self.body.role, 'admin');

@@ -7,8 +7,9 @@ import { AccessTokens } from './tokens.ts';
 
 export { toSelfDto, toUserDto } from './dto.ts';
 export { userStatusChanged } from './events.ts';
-export { accountStatus, role, selfDto, userDto } from './schema.ts';
-export { AccountsService, type SelfExtras } from './service.ts';
+export type { UserRow } from './repo.ts';
+export { accountStatus, displayName, email, password, role, selfDto, userDto, username } from './schema.ts';
+export { AccountsService, type SelfExtras, type UserChange } from './service.ts';
 export { AccessTokens } from './tokens.ts';
 
 declare module '../../platform/modules/define-module.ts' {

@@ -75,10 +75,14 @@ export async function anyAdminExists(db: DbOrTx): Promise<boolean> {
   return row !== undefined;
 }
 
+export async function lockUser(db: DbOrTx, id: string): Promise<UserRow | undefined> {
+  return q(db).selectFrom('users').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
 export async function updateUser(
   db: DbOrTx,
   id: string,
-  patch: Partial<Pick<UserRow, 'display_name' | 'password_hash' | 'role' | 'status'>>,
+  patch: Partial<Pick<UserRow, 'display_name' | 'email' | 'password_hash' | 'role' | 'status'>>,
 ): Promise<UserRow | undefined> {
   return q(db)
     .updateTable('users')
@@ -88,15 +92,32 @@ export async function updateUser(
     .executeTakeFirst();
 }
 
+export interface UserFilter {
+  status?: UserRow['status'];
+  role?: UserRow['role'];
+  /** A piece of the username, display name or email, any case. */
+  text?: string;
+}
+
 /** Newest first; keyset on the time-ordered UUIDv7 id. */
-export async function listUsers(
-  db: Db,
-  opts: { limit: number; beforeId?: string; status?: UserRow['status'] },
-) {
+export async function listUsers(db: Db, opts: UserFilter & { limit: number; beforeId?: string }) {
   let query = q(db).selectFrom('users').selectAll().orderBy('id', 'desc').limit(opts.limit);
   if (opts.beforeId) query = query.where('id', '<', opts.beforeId);
   if (opts.status) query = query.where('status', '=', opts.status);
+  if (opts.role) query = query.where('role', '=', opts.role);
+  if (opts.text) {
+    // The expression of users_search_idx (migration 0011), so the trigram index serves it.
+    const pattern = `%${escapeLike(opts.text)}%`;
+    query = query.where(
+      sql<boolean>`lower(username || E'\\n' || display_name || E'\\n' || email) like lower(${pattern})`,
+    );
+  }
   return query.execute();
+}
+
+/** `like` treats % and _ as wildcards and \ as their escape: searched for, they stand for themselves. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 export async function insertSession(

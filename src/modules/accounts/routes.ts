@@ -4,6 +4,7 @@ import { problemSchema } from '../../platform/http/errors.ts';
 import { type HttpServer, noContent } from '../../platform/http/server.ts';
 import { toMeDto, toSelfDto, toTokensDto } from './dto.ts';
 import {
+  deleteAccountBody,
   displayNameBody,
   loginBody,
   meDto,
@@ -112,6 +113,38 @@ export function accountsRoutes(app: HttpServer, accounts: AccountsService): void
     },
     handler: async (req, reply) => {
       await accounts.changePassword(principalOf(req), req.body.current_password, req.body.new_password);
+      return reply.status(204).send(null);
+    },
+  });
+
+  app.put('/api/v1/user/account/hide', {
+    config: { auth: 'user' },
+    schema: {
+      tags,
+      summary:
+        'Hide my account: every session ends and my channel and videos disappear; an administrator may restore it',
+      response: { 204: noContent, 403: problemSchema.describe('PERMISSION_DENIED for an administrator') },
+    },
+    handler: async (req, reply) => {
+      await accounts.hideOwnAccount(principalOf(req));
+      return reply.status(204).send(null);
+    },
+  });
+
+  app.delete('/api/v1/user/account', {
+    config: { auth: 'user' },
+    schema: {
+      tags,
+      summary: 'Delete my account for good, with my videos and their media (needs the current password)',
+      body: deleteAccountBody,
+      response: {
+        204: noContent,
+        401: problemSchema.describe('INVALID_CREDENTIALS (field password)'),
+        403: problemSchema.describe('CANNOT_DELETE_SELF for an administrator'),
+      },
+    },
+    handler: async (req, reply) => {
+      await accounts.deleteOwnAccount(principalOf(req), req.body.password);
       return reply.status(204).send(null);
     },
   });

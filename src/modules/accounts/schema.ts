@@ -42,6 +42,10 @@ export const passwordBody = z.object({
   new_password: password,
 });
 
+export const deleteAccountBody = z.object({
+  password: z.string().min(1).max(256).describe('The current password: deleting is for good'),
+});
+
 export const userDto = z
   .object({
     id: z.uuid(),

@@ -59,6 +59,12 @@ export interface ClientInfo {
   userAgent: string | null;
 }
 
+/** An account before and after a change, for the audit log. */
+export interface UserChange {
+  before: UserRow;
+  after: UserRow;
+}
+
 export interface Tokens {
   access_token: string;
   refresh_token: string;
@@ -118,36 +124,39 @@ export class AccountsService {
     return this.openSession(user, client);
   }
 
-  /** Creates a user; USERNAME_TAKEN / EMAIL_TAKEN when either is in use (case-insensitively). */
-  async createUser(input: {
-    username: string;
-    email: string;
-    password: string;
-    display_name?: string;
-    role: 'user' | 'admin';
-  }): Promise<UserRow> {
+  /**
+   * Creates a user, in the caller's transaction when given one (an administrator's action, recorded
+   * with it); USERNAME_TAKEN / EMAIL_TAKEN when either is in use (case-insensitively).
+   */
+  async createUser(
+    input: {
+      username: string;
+      email: string;
+      password: string;
+      display_name?: string;
+      role: 'user' | 'admin';
+    },
+    tx?: Tx,
+  ): Promise<UserRow> {
     assertPasswordAllowed(input.password, input);
     const password_hash = await hashPassword(input.password);
-    try {
-      return await this.deps.db.transaction().execute(async (tx) => {
-        const user = await repo.insertUser(tx, {
-          id: uuidv7(),
-          username: input.username,
-          email: input.email,
-          password_hash,
-          display_name: input.display_name ?? input.username,
-          role: input.role,
-          status: 'active',
-        });
-        for (const hook of this.userCreatedHooks) await hook(tx, user);
-        return user;
+    const create = async (tx: Tx) => {
+      const user = await repo.insertUser(tx, {
+        id: uuidv7(),
+        username: input.username,
+        email: input.email,
+        password_hash,
+        display_name: input.display_name ?? input.username,
+        role: input.role,
+        status: 'active',
       });
+      for (const hook of this.userCreatedHooks) await hook(tx, user);
+      return user;
+    };
+    try {
+      return await (tx ? create(tx) : this.deps.db.transaction().execute(create));
     } catch (err) {
-      if (err instanceof pg.DatabaseError && err.code === '23505') {
-        if (err.constraint === 'users_username_key') throw new DomainError('USERNAME_TAKEN');
-        if (err.constraint === 'users_email_key') throw new DomainError('EMAIL_TAKEN');
-      }
-      throw err;
+      throw takenError(err) ?? err;
     }
   }
 
@@ -287,19 +296,9 @@ export class AccountsService {
 
   /** Needs the current password; ends every other session of the account. */
   async changePassword(principal: Principal, current: string, next: string): Promise<void> {
-    const { limiter, limits } = this.deps;
     const user = await this.me(principal);
     assertPasswordAllowed(next, user, 'new_password');
-    // A stolen access token must not become a way to guess the password.
-    const failures = `password-check:failures:${user.id}`;
-    const limit = { limit: limits.loginPerAccount, windowSeconds: limits.windowSeconds };
-    await limiter.check(failures, limit);
-    if (!(await verifyPassword(user.password_hash, current))) {
-      await limiter.count(failures, limits.windowSeconds);
-      throw new DomainError('INVALID_CREDENTIALS', 'The current password is wrong', {
-        fields: [{ field: 'current_password', message: 'wrong password' }],
-      });
-    }
+    await this.checkPassword(user, current, 'current_password');
     const password_hash = await hashPassword(next);
     await this.deps.db.transaction().execute(async (tx) => {
       await repo.updateUser(tx, user.id, { password_hash });
@@ -309,44 +308,78 @@ export class AccountsService {
     this.forget({ userId: user.id });
   }
 
-  async listUsers(opts: {
-    limit: number;
-    beforeId?: string;
-    status?: UserRow['status'];
-  }): Promise<UserRow[]> {
+  async listUsers(opts: repo.UserFilter & { limit: number; beforeId?: string }): Promise<UserRow[]> {
     return repo.listUsers(this.deps.db, opts);
   }
 
-  /** Admin action. Hiding or deleting an account also ends its sessions. */
-  async updateByAdmin(
-    admin: Principal,
-    userId: string,
-    patch: { status?: UserRow['status']; role?: UserRow['role'] },
-  ): Promise<UserRow> {
-    if (userId === admin.userId && (patch.status !== undefined || patch.role === 'user')) {
-      throw new DomainError('PERMISSION_DENIED', 'Administrators cannot hide, delete or demote themselves');
-    }
-    const user = await this.deps.db.transaction().execute(async (tx) => {
-      const updated = await repo.updateUser(tx, userId, patch);
-      if (updated && patch.status && patch.status !== 'active') {
-        await repo.revokeUserSessions(tx, userId, `account_${patch.status}`);
-      }
-      // What the account owns elsewhere (its videos) follows from the event, after this commit.
-      if (updated && patch.status) {
-        await emit(
-          tx,
-          userStatusChanged.create({
-            aggregateId: userId,
-            payload: { user_id: userId, status: patch.status },
-          }),
-        );
-      }
-      if (updated) await this.changed(tx, { userId });
-      return updated;
-    });
-    this.forget({ userId });
+  async getUser(id: string): Promise<UserRow> {
+    const user = await repo.findUserById(this.deps.db, id);
     if (!user) throw new DomainError('USER_NOT_FOUND');
     return user;
+  }
+
+  /**
+   * Moves an account to `status` in the caller's transaction (an administrator's action, recorded with
+   * it). Hiding or deleting ends its sessions; a deleted account stays deleted (ACCOUNT_DELETED). What
+   * the account owns elsewhere (channel, videos) follows from `user.status_changed`, after the commit.
+   * Nothing changes, and nothing is announced, when the account already has that status. Cached
+   * sessions are dropped now and, on every node this one included, again when the commit's
+   * notification arrives, so a sign-in racing with the transaction cannot keep the old status.
+   */
+  async setStatus(tx: Tx, userId: string, status: UserRow['status']): Promise<UserChange> {
+    const before = await repo.lockUser(tx, userId);
+    if (!before) throw new DomainError('USER_NOT_FOUND');
+    if (before.status === status) return { before, after: before };
+    if (before.status === 'deleted') throw new DomainError('ACCOUNT_DELETED');
+    const after = (await repo.updateUser(tx, userId, { status }))!;
+    if (status !== 'active') await repo.revokeUserSessions(tx, userId, `account_${status}`);
+    await emit(tx, userStatusChanged.create({ aggregateId: userId, payload: { user_id: userId, status } }));
+    await this.changed(tx, { userId });
+    return { before, after };
+  }
+
+  /**
+   * Changes an account's display name, email or role in the caller's transaction. EMAIL_TAKEN when
+   * another account has the email (case-insensitively); ACCOUNT_DELETED for a deleted account.
+   */
+  async updateProfile(
+    tx: Tx,
+    userId: string,
+    patch: { display_name?: string; email?: string; role?: UserRow['role'] },
+  ): Promise<UserChange> {
+    const before = await repo.lockUser(tx, userId);
+    if (!before) throw new DomainError('USER_NOT_FOUND');
+    if (before.status === 'deleted') throw new DomainError('ACCOUNT_DELETED');
+    try {
+      const after = (await repo.updateUser(tx, userId, patch))!;
+      // A role is part of every cached session of the account.
+      await this.changed(tx, { userId });
+      return { before, after };
+    } catch (err) {
+      throw takenError(err) ?? err;
+    }
+  }
+
+  /** The owner hides their account: their sessions end, their content disappears; an admin may restore it. */
+  async hideOwnAccount(principal: Principal): Promise<void> {
+    // As on the admin routes: an instance must not lose its administrators by their own hand.
+    if (principal.role === 'admin') {
+      throw new DomainError('PERMISSION_DENIED', 'Administrators cannot hide themselves');
+    }
+    await this.deps.db.transaction().execute((tx) => this.setStatus(tx, principal.userId, 'hidden'));
+    this.forget({ userId: principal.userId });
+  }
+
+  /**
+   * The owner deletes their account for good, proving it with their password (a stolen access token is
+   * not enough, and is no way to guess the password either).
+   */
+  async deleteOwnAccount(principal: Principal, password: string): Promise<void> {
+    if (principal.role === 'admin') throw new DomainError('CANNOT_DELETE_SELF');
+    const user = await this.me(principal);
+    await this.checkPassword(user, password, 'password');
+    await this.deps.db.transaction().execute((tx) => this.setStatus(tx, user.id, 'deleted'));
+    this.forget({ userId: user.id });
   }
 
   /** First-start admin from ADMIN_EMAIL/ADMIN_PASSWORD: made only while no admin exists. */
@@ -367,6 +400,20 @@ export class AccountsService {
       }
       // Another node made it at the same moment, or the name is taken by a normal account.
       this.deps.logger.warn({ code: err.code }, 'initial administrator not created');
+    }
+  }
+
+  /** INVALID_CREDENTIALS on `field` unless `password` is the account's; a stolen access token must not
+   * become a way to guess the password, so failures are limited as sign-ins are. */
+  private async checkPassword(user: UserRow, password: string, field: string): Promise<void> {
+    const { limiter, limits } = this.deps;
+    const failures = `password-check:failures:${user.id}`;
+    await limiter.check(failures, { limit: limits.loginPerAccount, windowSeconds: limits.windowSeconds });
+    if (!(await verifyPassword(user.password_hash, password))) {
+      await limiter.count(failures, limits.windowSeconds);
+      throw new DomainError('INVALID_CREDENTIALS', 'The password is wrong', {
+        fields: [{ field, message: 'wrong password' }],
+      });
     }
   }
 
@@ -427,6 +474,14 @@ function admit(entry: SessionEntry): Principal {
   // An access token never outlives its session, whatever the two lifetimes are set to.
   if (entry.expiresAt <= Date.now()) throw new DomainError('TOKEN_EXPIRED');
   return entry.principal;
+}
+
+/** USERNAME_TAKEN / EMAIL_TAKEN for a uniqueness violation of either. */
+function takenError(err: unknown): DomainError | undefined {
+  if (!(err instanceof pg.DatabaseError) || err.code !== '23505') return undefined;
+  if (err.constraint === 'users_username_key') return new DomainError('USERNAME_TAKEN');
+  if (err.constraint === 'users_email_key') return new DomainError('EMAIL_TAKEN');
+  return undefined;
 }
 
 function sha256(text: string): string {

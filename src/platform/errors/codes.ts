@@ -32,6 +32,7 @@ export const ERROR_CODES = {
     title: 'Not a current media URL of the video: its access changed; get new URLs from the video',
   },
   INVALID_STATE: { status: 409, title: 'The video is not in a state that allows this' },
+  ACCOUNT_DELETED: { status: 409, title: 'The account is deleted for good; it cannot be changed' },
   VIDEO_NOT_UNPUBLISHED: { status: 409, title: 'Unpublish the video before deleting it' },
   HANDLE_TAKEN: { status: 409, title: 'The channel handle is taken' },
   CHANNEL_EXISTS: { status: 409, title: 'You already have a channel' },
