@@ -262,14 +262,14 @@ describe('videos of a hidden account', () => {
   async function makeVideo(user: { access_token: string }, state: 'ready' | 'playable') {
     const { videos, store } = t.app;
     const id = await uploadVideo(t, user.access_token, Buffer.alloc(2000, 7), { title: 'Clip' });
-    const started = await videos.startProcessing(id);
+    const started = await videos.runs.startProcessing(id);
     assert.ok(started, 'the upload left the video with a source to process');
     const version = started.media_version;
     for (const file of ['hls/master.m3u8', 'hls/240p/seg_00000.m4s', 'images/poster.jpg']) {
       await store.put(`videos/${id}/${version}/${file}`, `${file} of ${id}`);
     }
-    if (state === 'ready') await videos.markReady(id, version, []);
-    else await videos.markPlayable(id, version);
+    if (state === 'ready') await videos.runs.markReady(id, version, []);
+    else await videos.runs.markPlayable(id, version);
     return id;
   }
   const getVideo = (id: string, token?: string) => api(t, 'GET', `/api/v1/videos/${id}`, { token });

@@ -71,12 +71,12 @@ async function eventsOf(type: string, channelId: string): Promise<Array<{ payloa
 async function makeVideo(user: { access_token: string }, title: string): Promise<string> {
   const { videos, store } = t.app;
   const id = await uploadVideo(t, user.access_token, Buffer.alloc(2000, 7), { title });
-  const started = await videos.startProcessing(id);
+  const started = await videos.runs.startProcessing(id);
   assert.ok(started);
   for (const file of ['hls/master.m3u8', 'images/poster.jpg']) {
     await store.put(`videos/${id}/${started.media_version}/${file}`, `${file} of ${id}`);
   }
-  await videos.markPlayable(id, started.media_version);
+  await videos.runs.markPlayable(id, started.media_version);
   return id;
 }
 
@@ -488,7 +488,7 @@ describe('deleting my channel', () => {
     assertProblem(await channel(id), 404, 'CHANNEL_NOT_FOUND');
     assert.deepEqual(await t.app.store.list(`channels/${id}/`), []);
     assert.equal((await eventsOf('channel.deleted', id)).length, 1);
-    // The owner's videos are gone (VideosService.deleteAllOf, whose job then removes their objects).
+    // The owner's videos are gone (VideosService.deletion.deleteAllOf, whose job then removes their objects).
     assert.equal((await api(t, 'GET', `/api/v1/videos/${video}`, { token: owner.access_token })).status, 404);
     assert.equal((await eventsOf('video.deleted', video)).length, 1);
     assertProblem(

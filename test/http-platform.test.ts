@@ -339,8 +339,8 @@ describe('http platform', () => {
     await t.app.database.db
       .transaction()
       .execute((tx) => videos.markUploaded(tx, video.id, { key: 'k', size: 1 }));
-    const run = await videos.startProcessing(video.id);
-    await videos.markPlayable(video.id, run!.media_version);
+    const run = await videos.runs.startProcessing(video.id);
+    await videos.runs.markPlayable(video.id, run!.media_version);
     const edited = await api(t, 'PATCH', `/api/v1/videos/${video.id}`, {
       token: u.access_token,
       body: { visibility: 'unlisted' },

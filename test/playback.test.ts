@@ -40,9 +40,9 @@ describe('playback', () => {
    */
   async function makeVideo(user: { access_token: string }, finish: boolean) {
     const id = await uploadVideo(t, user.access_token, counting(2000), { title: 'Clip' });
-    const started = await t.app.videos.startProcessing(id);
+    const started = await t.app.videos.runs.startProcessing(id);
     assert.ok(started, 'the upload left the video with a source to process');
-    if (finish) await t.app.videos.markReady(id, started.media_version, []);
+    if (finish) await t.app.videos.runs.markReady(id, started.media_version, []);
     for (const [file, { body }] of Object.entries(FILES)) {
       await t.app.store.put(`videos/${id}/${started.media_version}/${file}`, body);
     }
@@ -356,7 +356,7 @@ describe('playback', () => {
 
   it('ends an event stream opened while the video was public once it is private', async () => {
     const v = await makeVideo(owner, false);
-    await t.app.videos.markPlayable(v.id, v.version);
+    await t.app.videos.runs.markPlayable(v.id, v.version);
     const url = `${t.url}/api/v1/videos/${v.id}/events`;
     const anyone = await openEvents(url);
     const stranger_ = await openEvents(url, stranger.access_token);
@@ -374,7 +374,7 @@ describe('playback', () => {
       assert.equal(await stranger_.end(5000), 'ended');
       // The owner may still watch: their stream goes on and hears what follows.
       assert.equal(await mine.end(300), 'open');
-      await t.app.videos.markReady(v.id, v.version, []);
+      await t.app.videos.runs.markReady(v.id, v.version, []);
       await mine.until('ready');
       assert.equal(await mine.end(5000), 'ended');
       assert.ok(!anyone.events.some((e) => e.event === 'ready'), 'nothing after the change');

@@ -220,10 +220,10 @@ describe('who may watch, through the API', () => {
     const owner = await registerUser(t);
     const viewer = await registerUser(t);
     const id = await makeVideo(t, owner);
-    const moderate = (decision: Parameters<typeof t.app.videos.moderate>[2]) =>
+    const moderate = (decision: Parameters<typeof t.app.videos.publishing.moderate>[2]) =>
       db()
         .transaction()
-        .execute((tx) => t.app.videos.moderate(tx, id, decision));
+        .execute((tx) => t.app.videos.publishing.moderate(tx, id, decision));
     const hlsBefore = (await getVideo(id)).body.playback.hls;
 
     await moderate({ hidden: true, reason: 'Reported as spam' });
@@ -301,7 +301,9 @@ describe('my uploads', () => {
     });
     await db()
       .transaction()
-      .execute((tx) => t.app.videos.moderate(tx, ids[3]!, { reject: true, hidden: true, reason: 'Spam' }));
+      .execute((tx) =>
+        t.app.videos.publishing.moderate(tx, ids[3]!, { reject: true, hidden: true, reason: 'Spam' }),
+      );
 
     const seen: Array<{ id: string; publication: string; status: string; hidden: boolean }> = [];
     let cursor: string | null = null;

@@ -128,7 +128,7 @@ describe('deleting a video', () => {
     }
     assert.equal((await getVideo(kept)).status, 200);
     assert.ok((await storedKeys(kept)).length > 0);
-    assert.equal(await t.app.videos.deleteAllOf(owner.id), 0);
+    assert.equal(await t.app.videos.deletion.deleteAllOf(owner.id), 0);
   });
 });
 
@@ -143,10 +143,10 @@ describe('publication', () => {
     const id = await makeVideo(owner, 'unprocessed');
     assert.equal((await getVideo(id, owner.access_token)).body.status, 'uploaded');
     assertProblem(await getVideo(id), 404, 'VIDEO_NOT_FOUND');
-    const started = await t.app.videos.startProcessing(id);
-    await t.app.videos.markPlayable(id, started!.media_version);
+    const started = await t.app.videos.runs.startProcessing(id);
+    await t.app.videos.runs.markPlayable(id, started!.media_version);
     assert.equal((await getVideo(id)).status, 200, 'published as soon as it plays');
-    await t.app.videos.markReady(id, started!.media_version, []);
+    await t.app.videos.runs.markReady(id, started!.media_version, []);
     assert.deepEqual(await typesOf(id), ['video.published', 'video.ready']);
 
     const down = await publish(id, owner.access_token, { published: false });
@@ -195,8 +195,8 @@ describe('publication', () => {
 
     const failed = await makeVideo(owner, 'unprocessed');
     await setPublication(failed, 'draft');
-    await t.app.videos.startProcessing(failed);
-    await t.app.videos.markFailed(failed, 'ENCODING_FAILED', 'encoding: broken');
+    await t.app.videos.runs.startProcessing(failed);
+    await t.app.videos.runs.markFailed(failed, 'ENCODING_FAILED', 'encoding: broken');
     assertProblem(await publish(failed, owner.access_token, { published: true }), 409, 'INVALID_STATE');
     assert.deepEqual(await typesOf(failed), ['video.failed']);
     assert.equal((await getVideo(failed, owner.access_token)).body.status, 'failed');
@@ -268,29 +268,29 @@ describe('processing updates', () => {
     const before = await ignored();
     const count = (reason: string) => before[reason] ?? 0;
 
-    const first = await videos.startProcessing(id, { jobId: '41', emittedAt: at(0) });
+    const first = await videos.runs.startProcessing(id, { jobId: '41', emittedAt: at(0) });
     // A later job claims the video: the first one's updates no longer count.
-    const second = await videos.startProcessing(id, { jobId: '42', emittedAt: at(10) });
+    const second = await videos.runs.startProcessing(id, { jobId: '42', emittedAt: at(10) });
     const version = second!.media_version;
     assert.equal(version, first!.media_version + 1);
-    await videos.reportProgress(id, 'encoding', 40, { jobId: '41', emittedAt: at(20) });
+    await videos.runs.reportProgress(id, 'encoding', 40, { jobId: '41', emittedAt: at(20) });
     assert.deepEqual((await progressOf(id, owner.access_token)).percent, 0);
-    await videos.reportProgress(id, 'encoding', 50, { jobId: '42', emittedAt: at(30) });
+    await videos.runs.reportProgress(id, 'encoding', 50, { jobId: '42', emittedAt: at(30) });
     // Sent before the one applied, arriving after it.
-    await videos.reportProgress(id, 'encoding', 45, { jobId: '42', emittedAt: at(25) });
+    await videos.runs.reportProgress(id, 'encoding', 45, { jobId: '42', emittedAt: at(25) });
     const progress = await progressOf(id, owner.access_token);
     assert.deepEqual([progress.stage, progress.percent], ['encoding', 50]);
-    await videos.markReady(id, first!.media_version, [], { jobId: '41', emittedAt: at(40) });
-    await videos.markPlayable(id, version, { jobId: '41', emittedAt: at(41) });
-    await videos.markFailed(id, 'ENCODING_FAILED', 'late', { jobId: '42', emittedAt: at(29) });
+    await videos.runs.markReady(id, first!.media_version, [], { jobId: '41', emittedAt: at(40) });
+    await videos.runs.markPlayable(id, version, { jobId: '41', emittedAt: at(41) });
+    await videos.runs.markFailed(id, 'ENCODING_FAILED', 'late', { jobId: '42', emittedAt: at(29) });
     assert.equal((await getVideo(id, owner.access_token)).body.status, 'processing');
     assert.deepEqual(await ignored(), {
       stale_job: count('stale_job') + 3,
       out_of_order: count('out_of_order') + 2,
     });
 
-    await videos.markPlayable(id, version, { jobId: '42', emittedAt: at(50) });
-    await videos.markReady(id, version, [], { jobId: '42', emittedAt: at(60) });
+    await videos.runs.markPlayable(id, version, { jobId: '42', emittedAt: at(50) });
+    await videos.runs.markReady(id, version, [], { jobId: '42', emittedAt: at(60) });
     assert.equal((await getVideo(id, owner.access_token)).body.status, 'ready');
     assert.deepEqual(await typesOf(id), ['video.published', 'video.ready']);
   });

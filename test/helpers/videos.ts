@@ -34,15 +34,15 @@ export async function makeVideo(
   const { videos, store } = t.app;
   const id = await uploadVideo(t, user.access_token, Buffer.alloc(2000, 7), { title: 'Clip', ...upload });
   if (state === 'unprocessed') return id;
-  const started = await videos.startProcessing(id);
+  const started = await videos.runs.startProcessing(id);
   assert.ok(started);
   const version = started.media_version;
-  await videos.saveMediaInfo(id, CLIP_INFO);
+  await videos.runs.saveMediaInfo(id, CLIP_INFO);
   for (const file of ['hls/master.m3u8', 'hls/240p/seg_00000.m4s', 'images/poster.jpg']) {
     await store.put(`videos/${id}/${version}/${file}`, `${file} of ${id}`);
   }
-  if (state === 'ready') await videos.markReady(id, version, []);
-  else await videos.markPlayable(id, version);
+  if (state === 'ready') await videos.runs.markReady(id, version, []);
+  else await videos.runs.markPlayable(id, version);
   return id;
 }
 

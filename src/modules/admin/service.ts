@@ -86,7 +86,10 @@ export class AdminService {
     return this.act(async (tx) => {
       const before = await this.deps.videos.lock(tx, videoId);
       if (!before) throw new DomainError('VIDEO_NOT_FOUND');
-      const after = await this.deps.videos.moderate(tx, videoId, { ...DECISIONS[decision], reason });
+      const after = await this.deps.videos.publishing.moderate(tx, videoId, {
+        ...DECISIONS[decision],
+        reason,
+      });
       await this.recordVideo(tx, admin, `video.${decision}`, reason, { before, after });
       return after;
     });

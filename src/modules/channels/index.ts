@@ -24,7 +24,7 @@ export const channelsModule = defineModule({
     const service = new ChannelsService({
       db: ctx.db,
       store: ctx.store,
-      videos: ctx.use('videos'),
+      videos: ctx.use('videos').deletion,
       logger: ctx.logger,
       scratchDir: path.join(ctx.config.media.workDir, 'channels'),
       hub: ctx.hub,

@@ -28,5 +28,5 @@ export async function giveUpProcessing(deps: GiveUpDeps, videoId: string, reason
   // Only this machine's scratch space can be reached; another machine's goes with its next run there.
   await removeWorkspaces(deps.media.workDir, videoId);
   await deps.store.deletePrefix(versionFolder(videoId, video.media_version));
-  await deps.videos.markFailed(videoId, 'PROCESSING_FAILED', MESSAGES[reason.cause]);
+  await deps.videos.runs.markFailed(videoId, 'PROCESSING_FAILED', MESSAGES[reason.cause]);
 }

@@ -50,7 +50,7 @@ export async function processVideo(
   // Every update names this run and when it was sent: one of an older run, or one overtaken by a
   // later update of this run, is ignored by the videos module.
   const run = () => ({ jobId: attempt.jobId, emittedAt: new Date() });
-  const video = await videos.startProcessing(videoId, run());
+  const video = await videos.runs.startProcessing(videoId, run());
   if (!video?.source_key) return 'skipped';
   let version = video.media_version;
   let prefix = versionPrefix(videoId, version);
@@ -79,7 +79,7 @@ export async function processVideo(
         `The video lasts ${Math.round(info.durationS)} s; the limit is ${media.maxDurationSeconds} s`,
       );
     }
-    await videos.saveMediaInfo(videoId, info);
+    await videos.runs.saveMediaInfo(videoId, info);
 
     const plan = planLadder(info, {
       rungs: media.rungs,
@@ -122,14 +122,14 @@ export async function processVideo(
       hlsDir,
       plan,
       onPlayable: async () => {
-        await videos.markPlayable(videoId, version, run());
+        await videos.runs.markPlayable(videoId, version, run());
         watched = true;
         startStills().catch(() => {}); // awaited below
       },
       resume: continues
         ? {
             newVersion: async () => {
-              const next = await videos.startNewVersion(videoId, version);
+              const next = await videos.runs.startNewVersion(videoId, version);
               if (next === null) throw new Error('a later run took over this video');
               logger.warn(
                 { videoId, version, next },
@@ -159,7 +159,7 @@ export async function processVideo(
     await storeImages(store, imagesDir, prefix, [imagePlan.storyboard.file]);
 
     await fs.rm(work, { recursive: true, force: true });
-    await videos.markReady(videoId, version, final.renditions, run());
+    await videos.runs.markReady(videoId, version, final.renditions, run());
     await removeOlderVersions(store, videoId, version);
     return 'done';
   } catch (err) {
@@ -177,16 +177,16 @@ export async function processVideo(
     if (last || !watched) await store.deletePrefix(versionFolder(videoId, version));
     if (lasting) {
       logger.info({ err, videoId, stage }, 'processing failed for good');
-      await videos.markFailed(videoId, lasting.code, lasting.message, run());
+      await videos.runs.markFailed(videoId, lasting.code, lasting.message, run());
       return 'done';
     }
     logger.warn({ err, videoId, stage, attempt: attempt.current }, 'processing failed');
     if (last) {
       const exhausted = exhaustedFailure(err, stage, work);
-      await videos.markFailed(videoId, exhausted.code, exhausted.message, run());
+      await videos.runs.markFailed(videoId, exhausted.code, exhausted.message, run());
       return 'done';
     }
-    if (!watched) await videos.abandonRun(videoId, version);
+    if (!watched) await videos.runs.abandonRun(videoId, version);
     throw err; // retried by the job runner with backoff
   } finally {
     await fs.rm(work, { recursive: true, force: true });
@@ -262,7 +262,7 @@ function throttledProgress(videos: VideosService, videoId: string, run: () => Pr
     const now = Date.now();
     if (!force && stage === last.stage && (percent <= last.percent || now - last.at < 500)) return;
     last = { stage, percent, at: now };
-    await videos.reportProgress(videoId, stage, percent, run()).catch(() => {});
+    await videos.runs.reportProgress(videoId, stage, percent, run()).catch(() => {});
   };
 }
 

@@ -220,7 +220,7 @@ export class UploadsService {
     try {
       await this.complete(video.id, file, size);
     } catch (err) {
-      await this.deps.videos.markFailed(video.id, 'UPLOAD_FAILED', 'The upload could not be stored');
+      await this.deps.videos.runs.markFailed(video.id, 'UPLOAD_FAILED', 'The upload could not be stored');
       throw err;
     }
     return (await this.deps.videos.get(video.id)) ?? video;
@@ -230,7 +230,7 @@ export class UploadsService {
   async abandon(id: string, code: 'UPLOAD_EXPIRED' | 'UPLOAD_TERMINATED', message: string): Promise<void> {
     // Checked first: only an unfinished upload may fail this way, never a video already processing.
     const video = await this.deps.videos.get(id);
-    if (video?.status === 'uploading') await this.deps.videos.markFailed(id, code, message);
+    if (video?.status === 'uploading') await this.deps.videos.runs.markFailed(id, code, message);
   }
 
   /** The video behind an upload id, for its uploader only; anyone else learns nothing about it. */

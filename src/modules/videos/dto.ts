@@ -9,7 +9,7 @@ import {
   STORYBOARD_VTT_FILE,
 } from './media-layout.ts';
 import type { VideoDetailRow } from './repo.ts';
-import { toProgressEvent } from './service.ts';
+import { toProgressEvent } from './topics.ts';
 
 /**
  * Signs the media URLs of a video that is not public; the playback module supplies it. `stream` goes

@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { NotifyHub } from '../../platform/realtime/notify-hub.ts';
 import type { SseStreams } from '../../platform/realtime/sse.ts';
 import type { VideoRow } from './repo.ts';
-import { type ProgressEvent, toProgressEvent, videoTopic } from './service.ts';
+import { type ProgressEvent, toProgressEvent, videoTopic } from './topics.ts';
 
 export interface VideoEventsSource {
   current: () => Promise<VideoRow | undefined>;

@@ -19,6 +19,7 @@ export {
   type PlaybackScope,
   PlaybackTokens,
 } from './playback-tokens.ts';
+export type { ProcessingStage } from './processing-runs.ts';
 export type {
   AccessTier,
   Category,
@@ -29,12 +30,8 @@ export type {
   Visibility,
 } from './repo.ts';
 export { videoStatus } from './schema.ts';
-export {
-  type ProcessingStage,
-  type ProgressEvent,
-  VideosService,
-  videoTopic,
-} from './service.ts';
+export { VideosService } from './service.ts';
+export { type ProgressEvent, videoTopic } from './topics.ts';
 
 declare module '../../platform/modules/define-module.ts' {
   interface ModuleServices {
@@ -50,7 +47,7 @@ export const videosModule = defineModule({
     return {
       service,
       routes: (http) => videosRoutes(http, { videos: service, hub: ctx.hub, signer: tokens }),
-      jobs: [removeMediaJob(ctx.store), publishDueJob(() => service.publishDue())],
+      jobs: [removeMediaJob(ctx.store), publishDueJob(() => service.publishing.publishDue())],
       subscribers: [
         // A hidden account's videos move to new media URLs and their open streams end; a deleted
         // account's videos are deleted.

@@ -10,7 +10,8 @@ import { type PlaybackSigner, toVideoDto } from './dto.ts';
 import { streamVideoEvents } from './events-stream.ts';
 import type { VideoDetailRow } from './repo.ts';
 import { processingDto, publishBody, videoDto, videoIdParams, videoPage, videoPatch } from './schema.ts';
-import { ownerAccessTopic, toProgressEvent, type VideosService, videoAccessTopic } from './service.ts';
+import type { VideosService } from './service.ts';
+import { ownerAccessTopic, toProgressEvent, videoAccessTopic } from './topics.ts';
 
 export interface VideosRouteDeps {
   videos: VideosService;
@@ -73,7 +74,7 @@ export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRou
       },
     },
     handler: async (req, reply) => {
-      await videos.remove(req.params.id, principalOf(req));
+      await videos.deletion.remove(req.params.id, principalOf(req));
       return reply.status(204).send(null);
     },
   });
@@ -95,7 +96,7 @@ export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRou
     handler: async (req) => {
       const { published, publish_at } = req.body;
       const input = { published, publishAt: publish_at ? new Date(publish_at) : undefined };
-      const video = await videos.setPublication(req.params.id, principalOf(req), input);
+      const video = await videos.publishing.setPublication(req.params.id, principalOf(req), input);
       return show(video.id, principalOf(req));
     },
   });
