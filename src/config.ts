@@ -109,6 +109,10 @@ export const configSchema = z.object({
     .optional(),
   OUTBOX_RETENTION_HOURS: int(0, 8760).default(72),
   OUTBOX_POLL_INTERVAL_MS: int(50, 60_000).default(1000),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+    .optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -178,6 +182,8 @@ export interface Config {
     /** Absent: events stay in PostgreSQL only. */
     nats?: { url: string; stream: string; subjectPrefix?: string };
   };
+  /** Absent: the recommendation cache lives in each process only. */
+  redisUrl?: string;
 }
 
 export interface RateLimits {
@@ -213,6 +219,7 @@ const SECRETS = new Set([
   'S3_SECRET_ACCESS_KEY',
   'METRICS_TOKEN',
   'NATS_URL',
+  'REDIS_URL',
 ]);
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -293,6 +300,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ? { url: c.NATS_URL, stream: c.NATS_STREAM, subjectPrefix: c.NATS_SUBJECT_PREFIX }
         : undefined,
     },
+    redisUrl: c.REDIS_URL,
   };
 }
 

@@ -27,6 +27,8 @@ export const TABLE_OWNERS: Record<string, string> = {
   video_stats: 'views',
   audit_log: 'audit',
   upload_reservations: 'uploads',
+  tags: 'discovery',
+  tag_preferences: 'discovery',
 };
 
 interface SourceFile {
