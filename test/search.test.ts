@@ -15,7 +15,9 @@ let creator: { id: string; access_token: string };
 const ids: Record<string, string> = {};
 
 const day = (d: string) => new Date(`${d}T12:00:00Z`);
+// Made out of upload order, so that sorting by upload time is seen to be what sorts.
 const VIDEOS: Record<string, VideoRowInput & { views?: number }> = {
+  tokyo: { title: '東京の夜景', category: 'travel', durationS: 120, createdAt: day('2026-04-01'), views: 5 },
   lessons: {
     title: 'Guitar lessons for beginners',
     category: 'education',
@@ -31,7 +33,6 @@ const VIDEOS: Record<string, VideoRowInput & { views?: number }> = {
     createdAt: day('2026-03-05'),
     views: 500,
   },
-  tokyo: { title: '東京の夜景', category: 'travel', durationS: 120, createdAt: day('2026-04-01'), views: 5 },
   washoku: {
     title: '日本料理の作り方',
     category: 'food',

@@ -73,21 +73,32 @@ export class RecommendationCache {
 
   /**
    * A video changed: drops the lists of its current tags, every list holding it, and the random pool
-   * (a newly listed video may join it); here and in Redis.
+   * (a newly listed video may join it); in Redis first, then here, so that this node never reads back
+   * from Redis what it has just dropped.
    */
   async dropVideo(videoId: string, tags: string[]): Promise<void> {
+    // Loads under way may have read before the change: they store nothing.
     this.generation++;
     const keys = new Set(['pool', ...tags.map((t) => `tag:${t}`)]);
     for (const [key, entry] of this.entries) {
       if (entry.items.some((v) => v.id === videoId)) keys.add(key);
     }
+    const redis = this.redis;
+    if (redis) {
+      for (const key of await redis.drop(videoId, [...keys])) keys.add(key);
+      // Another node may have been writing what it read before the change: drop again once that is done.
+      setTimeout(() => void redis.drop(videoId, [...keys]), REDIS_SECOND_DROP_MS).unref();
+    }
+    this.generation++;
     for (const key of keys) this.entries.delete(key);
     this.loading.clear();
-    const redis = this.redis;
-    if (!redis) return;
-    await redis.drop(videoId, [...keys]);
-    // Another node may have been writing what it read before the change: drop again once that is done.
-    setTimeout(() => void redis.drop(videoId, [...keys]), REDIS_SECOND_DROP_MS).unref();
+  }
+
+  /** Everything may have changed (an owner hidden or restored). */
+  async dropAll(): Promise<void> {
+    this.generation++;
+    await this.redis?.dropAll();
+    this.dropLocal();
   }
 
   /** Drops this node's entries only (its notifications may have been missed; Redis was kept up). */
@@ -95,13 +106,5 @@ export class RecommendationCache {
     this.generation++;
     this.entries.clear();
     this.loading.clear();
-  }
-
-  /** Everything may have changed (an owner hidden or restored, notifications missed). */
-  async dropAll(): Promise<void> {
-    this.generation++;
-    this.entries.clear();
-    this.loading.clear();
-    await this.redis?.dropAll();
   }
 }

@@ -57,10 +57,10 @@ export class RedisLayer {
     }
   }
 
-  /** Drops the lists of these keys and every list holding the video. */
-  async drop(videoId: string | undefined, keys: string[]): Promise<void> {
+  /** Drops the lists of these keys and every list holding the video; answers the keys dropped. */
+  async drop(videoId: string | undefined, keys: string[]): Promise<string[]> {
+    const all = new Set(keys);
     try {
-      const all = new Set(keys);
       if (videoId) {
         for (const key of await this.redis.smembers(`${PREFIX}in:${videoId}`)) all.add(key);
         await this.redis.del(`${PREFIX}in:${videoId}`);
@@ -69,6 +69,7 @@ export class RedisLayer {
     } catch (err) {
       this.fail(err);
     }
+    return [...all];
   }
 
   /** Drops every list (an owner hidden, missed notifications). */
