@@ -2,6 +2,8 @@
 // unpublished, edited, hidden, visibility changed, deleted, …) and each owner status change is turned,
 // by one outbox subscriber, into a notification that every node hears and drops its entries on.
 
+import type { Tx } from '../../platform/db/database.ts';
+import type { DeliveredEvent } from '../../platform/events/event.ts';
 import { defineSubscriber, type Subscriber } from '../../platform/modules/define-module.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import { type NotifyHub, publish } from '../../platform/realtime/notify-hub.ts';
@@ -14,27 +16,33 @@ export const CACHE_TOPIC = 'discovery.recommendations';
 
 type Message = { video_id: string; tags: string[] } | { all: true };
 
+const CATALOG_TYPES = new Set<string>(VIDEO_EVENTS.map((e) => e.type));
+
 export function invalidationSubscribers(): Subscriber[] {
-  const perVideo = VIDEO_EVENTS.map((event) =>
-    defineSubscriber({
-      event,
-      name: `discovery.recommendations.${event.type}`,
-      handler: async ({ payload }, { tx }) => {
-        const { video_id } = payload as { video_id: string };
-        // Its tags now: lists it has just joined must drop too (those it left are found by each node).
-        await publish(tx, CACHE_TOPIC, { video_id, tags: await tagsOfVideo(tx, video_id) } satisfies Message);
-      },
-      // A cache needs no event from before this node first ran.
-      options: { from: 'latest' },
-    }),
-  );
+  // One subscriber for every video event (one relay loop and connection, not eight); those that change
+  // nothing a list shows (an upload, a reprocessing request) are passed over.
+  const videos: Subscriber = {
+    event: 'video.*',
+    name: 'discovery.recommendations.videos',
+    handler: async (event: DeliveredEvent<{ video_id?: string }>, { tx }: { tx: Tx }) => {
+      const videoId = event.payload.video_id;
+      if (!CATALOG_TYPES.has(event.type) || !videoId) return;
+      // Its tags now: lists it has just joined must drop too (those it left are found by each node).
+      await publish(tx, CACHE_TOPIC, {
+        video_id: videoId,
+        tags: await tagsOfVideo(tx, videoId),
+      } satisfies Message);
+    },
+    // A cache needs no event from before this node first ran.
+    options: { from: 'latest' },
+  };
   const owners = defineSubscriber({
     event: userStatusChanged,
     name: 'discovery.recommendations.owner_status',
     handler: async (_event, { tx }) => publish(tx, CACHE_TOPIC, { all: true } satisfies Message),
     options: { from: 'latest' },
   });
-  return [...perVideo, owners];
+  return [videos, owners];
 }
 
 /** On every node: drop what a notification names; drop everything when notifications may be lost. */

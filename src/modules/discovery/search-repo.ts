@@ -1,6 +1,7 @@
 // The search query: full text over title, description and tags (the stored search_vector, 'simple'
 // configuration, each word also as a prefix), plus trigram matching on titles: ILIKE '%q%' (parts of
-// words, Chinese/Japanese titles of any length) and word similarity (near spellings). Only listable videos.
+// words, Chinese/Japanese titles of any length, through the trigram index) and, when that finds nothing,
+// word similarity (near spellings). Only listable videos.
 import { type RawBuilder, sql } from 'kysely';
 import type { DbOrTx } from '../../platform/db/database.ts';
 import { listable } from '../videos/index.ts';
@@ -23,6 +24,8 @@ export interface SearchFilters {
 export interface SearchQuery extends SearchFilters {
   sort: SearchSort;
   limit: number;
+  /** Match titles by near spelling only (when the words matched nothing). */
+  fuzzy?: boolean;
   /** The last row of the previous page: its sort key (as PostgreSQL wrote it) and id. */
   after?: { key: string; id: string };
 }
@@ -43,14 +46,23 @@ const likePattern = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 export async function search(db: DbOrTx, query: SearchQuery): Promise<(VideoSummary & { key: string })[]> {
   const where: RawBuilder<unknown>[] = [listable('v')];
   let rank: RawBuilder<unknown> = sql`0::float8`;
-  if (query.q) {
+  if (query.q && query.fuzzy) {
+    // Near spellings, asked for only when nothing matched: word similarity is costly on many rows.
+    where.push(sql`${query.q} <% v.title`);
+    rank = sql`word_similarity(${query.q}, v.title)::float8`;
+  } else if (query.q) {
     const tsq = prefixQuery(query.q);
-    const text = sql`v.title ilike ${likePattern(query.q)} or ${query.q} <% v.title`;
-    where.push(tsq ? sql`(v.search_vector @@ to_tsquery('simple', ${tsq}) or ${text})` : sql`(${text})`);
+    const like = likePattern(query.q);
+    where.push(
+      tsq
+        ? sql`(v.search_vector @@ to_tsquery('simple', ${tsq}) or v.title ilike ${like})`
+        : sql`v.title ilike ${like}`,
+    );
+    // Title words weigh most, then tags, then description; a title holding the text as typed, a little more.
+    const titleBonus = sql`case when v.title ilike ${like} then 0.1 else 0 end`;
     rank = tsq
-      ? sql`(ts_rank(v.search_vector, to_tsquery('simple', ${tsq}))::float8
-          + word_similarity(${query.q}, v.title)::float8)`
-      : sql`word_similarity(${query.q}, v.title)::float8`;
+      ? sql`(ts_rank(v.search_vector, to_tsquery('simple', ${tsq}))::float8 + ${titleBonus})`
+      : sql`(${titleBonus})::float8`;
   }
   if (query.category) where.push(sql`v.category = ${query.category}`);
   const duration = sql`(v.media_info ->> 'durationS')::float8`;
@@ -63,18 +75,22 @@ export async function search(db: DbOrTx, query: SearchQuery): Promise<(VideoSumm
   const [key, type] = {
     relevance: [rank, sql`float8`],
     newest: [sql`v.created_at`, sql`timestamptz`],
-    views: [sql`coalesce(s.views_total, 0)`, sql`int8`],
+    views: [sql`coalesce(vs.views_total, 0)`, sql`int8`],
   }[query.sort];
-  const after = query.after
-    ? sql`where (r.sort_key, r.id) < (cast(${query.after.key} as ${type}), ${query.after.id}::uuid)`
-    : sql``;
-  const { rows } = await sql<SummaryRow & { key: string }>`select r.*, r.sort_key::text as key from (
-      select ${summaryColumns}, ${key} as sort_key
-      from videos v left join video_stats s on s.video_id = v.id
+  if (query.after) {
+    where.push(sql`(${key}, v.id) < (cast(${query.after.key} as ${type}), ${query.after.id}::uuid)`);
+  }
+  // Ranks ids alone, then reads the summaries of one page only.
+  const stats = query.sort === 'views' ? sql`left join video_stats vs on vs.video_id = v.id` : sql``;
+  const { rows } = await sql<SummaryRow & { key: string }>`select ${summaryColumns}, p.sort_key::text as key
+    from (
+      select v.id, ${key} as sort_key from videos v ${stats}
       where ${sql.join(where, sql` and `)}
-    ) r
-    ${after}
-    order by r.sort_key desc, r.id desc
-    limit ${query.limit}`.execute(db);
+      order by sort_key desc, v.id desc
+      limit ${query.limit}
+    ) p
+    join videos v on v.id = p.id
+    left join video_stats s on s.video_id = v.id
+    order by p.sort_key desc, p.id desc`.execute(db);
   return rows.map((r) => ({ ...toSummary(r), key: r.key }));
 }

@@ -1,5 +1,6 @@
 // Search: turns the query string into a query (checking what zod cannot: ranges, the sort, the cursor)
 // and the rows into a page with an opaque cursor (sort, sort key, id).
+import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../../platform/db/database.ts';
 import { DomainError } from '../../platform/errors/domain-error.ts';
@@ -31,12 +32,17 @@ export async function searchVideos(
     : undefined;
   if (from && before && from >= before) throw invalid('uploaded_from', 'must be before uploaded_to');
   let after: { key: string; id: string } | undefined;
+  let fuzzy = false;
   if (p.cursor) {
-    const [cursorSort, key, id] = decodeCursor(p.cursor, z.tuple([z.string(), z.string(), z.uuid()]));
+    const [cursorSort, key, id, mode] = decodeCursor(
+      p.cursor,
+      z.tuple([z.string(), z.string(), z.uuid(), z.enum(['words', 'near'])]),
+    );
     if (cursorSort !== sort) throw invalid('cursor', 'the cursor is of another sort');
     after = { key, id };
+    fuzzy = mode === 'near';
   }
-  const rows = await search(db, {
+  const query = {
     q: p.q,
     category: p.category,
     minDuration: p.min_duration,
@@ -47,11 +53,24 @@ export async function searchVideos(
     sort,
     limit: p.limit + 1,
     after,
+  };
+  // One transaction: the planner is told that index reads cost little (every index here is small and
+  // hot), so that it reads the full-text and trigram indexes instead of parsing every row.
+  const rows = await db.transaction().execute(async (tx) => {
+    await sql`set local random_page_cost = 1.1`.execute(tx);
+    const found = await search(tx, { ...query, fuzzy });
+    // Nothing matched the words: titles of a near spelling, then.
+    if (found.length || fuzzy || after || !p.q) return found;
+    fuzzy = true;
+    return search(tx, { ...query, fuzzy });
   });
   const page = rows.slice(0, p.limit);
   const last = page.at(-1);
   return {
     items: page.map(({ key: _key, ...summary }) => summary),
-    next_cursor: rows.length > p.limit && last ? encodeCursor([sort, last.key, last.id]) : null,
+    next_cursor:
+      rows.length > p.limit && last
+        ? encodeCursor([sort, last.key, last.id, fuzzy ? 'near' : 'words'])
+        : null,
   };
 }
