@@ -128,6 +128,12 @@ describe('recommended videos', () => {
     const s = guest();
     await prefer(s, ['jazz']);
     assert.equal((await recommended(`?session_id=${s}&limit=2`)).length, 2);
+    // More candidates than asked for three times over: drawn one by one, still distinct and all reachable.
+    const overlap = guest();
+    await prefer(overlap, ['jazz', 'cooking']);
+    for (let i = 0; i < 10; i++)
+      assert.equal((await recommended(`?session_id=${overlap}&limit=1`)).length, 1);
+    assert.deepEqual([...(await seen(`?session_id=${overlap}&limit=1`, 60))].sort(), [...jazz].sort());
     assert.deepEqual(badFields(await api(t, 'GET', '/api/v1/videos/recommended?limit=51')), ['limit']);
     assert.deepEqual(badFields(await api(t, 'GET', '/api/v1/videos/recommended?session_id=x')), [
       'session_id',
