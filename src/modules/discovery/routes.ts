@@ -47,7 +47,11 @@ function requireViewer(principal: { userId: string } | null, sessionId: string |
 export function discoveryRoutes(app: HttpServer, { db, tags, recommendations }: DiscoveryRouteDeps): void {
   app.get('/api/v1/tags', {
     config: { auth: 'public' },
-    schema: { tags: ['tags'], summary: 'Every tag, by name', response: { 200: tagList } },
+    schema: {
+      tags: ['tags'],
+      summary: 'Every tag, by name',
+      response: { 200: tagList, 400: problemSchema.describe('VALIDATION_FAILED') },
+    },
     handler: async () => ({ items: (await tags.list()).map(toTagDto) }),
   });
 
@@ -72,6 +76,7 @@ export function discoveryRoutes(app: HttpServer, { db, tags, recommendations }: 
       body: myTagsBody,
       response: {
         200: tagList,
+        400: problemSchema.describe('VALIDATION_FAILED'),
         404: problemSchema.describe('TAG_NOT_FOUND'),
         422: problemSchema.describe('TAG_LIMIT_EXCEEDED'),
       },
@@ -88,7 +93,12 @@ export function discoveryRoutes(app: HttpServer, { db, tags, recommendations }: 
       tags: ['admin'],
       summary: 'Create a tag',
       body: tagInput,
-      response: { 201: tagDto, 409: problemSchema.describe('TAG_EXISTS') },
+      response: {
+        201: tagDto,
+        400: problemSchema.describe('VALIDATION_FAILED'),
+        403: problemSchema.describe('ADMIN_REQUIRED'),
+        409: problemSchema.describe('TAG_EXISTS'),
+      },
     },
     handler: async (req, reply) =>
       reply.status(201).send(toTagDto(await tags.create(principalOf(req), req.body))),
@@ -103,6 +113,8 @@ export function discoveryRoutes(app: HttpServer, { db, tags, recommendations }: 
       body: tagInput,
       response: {
         200: tagDto,
+        400: problemSchema.describe('VALIDATION_FAILED'),
+        403: problemSchema.describe('ADMIN_REQUIRED'),
         404: problemSchema.describe('TAG_NOT_FOUND'),
         409: problemSchema.describe('TAG_EXISTS'),
       },
@@ -116,7 +128,11 @@ export function discoveryRoutes(app: HttpServer, { db, tags, recommendations }: 
       tags: ['admin'],
       summary: 'Delete a tag (and every preference for it)',
       params: tagIdParams,
-      response: { 204: noContent, 404: problemSchema.describe('TAG_NOT_FOUND') },
+      response: {
+        204: noContent,
+        403: problemSchema.describe('ADMIN_REQUIRED'),
+        404: problemSchema.describe('TAG_NOT_FOUND'),
+      },
     },
     handler: async (req, reply) => {
       await tags.remove(principalOf(req), req.params.id);
@@ -131,7 +147,10 @@ export function discoveryRoutes(app: HttpServer, { db, tags, recommendations }: 
       tags: ['videos'],
       summary: "Videos for the caller's preferred tags, in random order; random public videos without tags",
       querystring: recommendedQuery,
-      response: { 200: z.object({ items: z.array(videoSummaryDto) }) },
+      response: {
+        200: z.object({ items: z.array(videoSummaryDto) }),
+        400: problemSchema.describe('VALIDATION_FAILED'),
+      },
     },
     handler: async (req) => ({
       items: await recommendations.recommend(viewerOf(req.principal, req.query.session_id), req.query.limit),
