@@ -176,6 +176,41 @@ describe('recommended videos', () => {
     assert.ok(!(await seen('', 30)).has(cooking));
   });
 
+  it('a hidden creator disappears from recommendations and comes back on restore', async () => {
+    const other = await registerUser(t);
+    const tag = await api(t, 'POST', '/api/v1/admin/tags', {
+      token: admin.access_token,
+      body: { name: 'go' },
+    });
+    tagIds.go = tag.body.id;
+    const theirs = await insertVideo(t, other.id, { title: 'Go openings', tags: ['go'] });
+    const s = guest();
+    await prefer(s, ['go']);
+    await waitFor(
+      'their video to be recommended',
+      async () => (await seen(`?session_id=${s}`, 5)).has(theirs),
+      5000,
+    );
+    const status = (value: string) =>
+      api(t, 'PATCH', `/api/v1/admin/users/${other.id}`, {
+        token: admin.access_token,
+        body: { status: value },
+      });
+    assert.equal((await status('hidden')).status, 200);
+    await waitFor(
+      'the hidden creator to leave',
+      async () => !(await seen(`?session_id=${s}`, 5)).has(theirs),
+      2000,
+    );
+    assert.ok(!(await seen('', 20)).has(theirs), 'nor in the fallback');
+    assert.equal((await status('active')).status, 200);
+    await waitFor(
+      'the restored creator to return',
+      async () => (await seen(`?session_id=${s}`, 5)).has(theirs),
+      2000,
+    );
+  });
+
   it('a newly published video joins the lists of its tags', async () => {
     const s = guest();
     await prefer(s, ['chess']);
