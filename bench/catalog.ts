@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { type App, startApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
+import type { SearchPool } from '../src/modules/discovery/search-pool.ts';
 import { search } from '../src/modules/discovery/search-repo.ts';
 import { videoUnpublished } from '../src/modules/videos/index.ts';
 import type { Db } from '../src/platform/db/database.ts';
@@ -43,6 +44,12 @@ const WORDS = `river mountain guitar piano chess soccer recipe pasta travel toky
   .split(/\s+/)
   .filter(Boolean);
 
+const statementIds = new Map<string, number>();
+const statementId = (text: string) => {
+  if (!statementIds.has(text)) statementIds.set(text, statementIds.size);
+  return statementIds.get(text)!;
+};
+
 /** Bare queries at a fixed concurrency on a pg pool: the same numbers load() gives for HTTP. */
 async function sqlLoad(
   pool: pg.Pool,
@@ -58,7 +65,8 @@ async function sqlLoad(
       while (performance.now() < deadline) {
         const q = query();
         const t0 = performance.now();
-        await pool.query(q.text, q.values);
+        // Prepared once per connection, as Vireo's search does.
+        await pool.query({ name: `bench_${statementId(q.text)}`, text: q.text, values: q.values });
         latencies.push(performance.now() - t0);
       }
     }),
@@ -110,7 +118,7 @@ async function run(progress: (line: string) => void): Promise<Metrics> {
     if (put.status !== 200) throw new Error(`PUT /api/v1/tags/my answered ${put.status}`);
     const slugs = preferred.map((t) => t.slug);
 
-    // The planner setting Vireo's search sets in its transaction, here for the whole session: the same plan.
+    // The planner setting of Vireo's search connections: the same plans.
     const bare = new pg.Pool({
       connectionString: scene.databaseUrl,
       max: CONNECTIONS,
@@ -131,12 +139,8 @@ async function run(progress: (line: string) => void): Promise<Metrics> {
         order by random() limit ${LIMIT}`.compile(db);
     };
     // Exactly what Vireo sends for the search below (captured from the repo's own query builder).
-    const searchSql = await captureSql(() =>
-      search(db, { q: SEARCH_WORD, sort: 'relevance', limit: LIMIT + 1 }),
-    );
-    const searchWordsSql = await captureSql(() =>
-      search(db, { q: SEARCH_WORDS, sort: 'relevance', limit: LIMIT + 1 }),
-    );
+    const searchSql = await searchStatement(db, SEARCH_WORD);
+    const searchWordsSql = await searchStatement(db, SEARCH_WORDS);
 
     const endpoints = {
       recommended: {
@@ -268,24 +272,17 @@ export async function seed(db: Db) {
   await sql`analyze`.execute(db);
 }
 
-/** The SQL text and parameters of the first search query a function sends (pg sees them as they go). */
-async function captureSql(run: () => Promise<unknown>): Promise<{ text: string; values: unknown[] }> {
+/** The SQL text and parameters of the search query Vireo sends for these words (as its repo builds it). */
+async function searchStatement(db: Db, q: string): Promise<{ text: string; values: unknown[] }> {
   let captured: { text: string; values: unknown[] } | undefined;
-  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const query = proto.query;
-  proto.query = function (this: pg.Client, text: unknown, values?: unknown, ...rest: unknown[]) {
-    if (!captured && typeof text === 'string' && text.includes('search_vector')) {
-      captured = { text, values: (values as unknown[]) ?? [] };
-    }
-    return query.call(this, text, values, ...rest);
-  };
-  try {
-    await run();
-  } finally {
-    proto.query = query;
-  }
-  if (!captured) throw new Error('the search query was not seen');
-  return captured;
+  const capture = {
+    query: async (compiled: { sql: string; parameters: readonly unknown[] }) => {
+      captured = { text: compiled.sql, values: [...compiled.parameters] };
+      return [];
+    },
+  } as unknown as SearchPool;
+  await search(db, capture, { q, sort: 'relevance', limit: LIMIT + 1 });
+  return captured!;
 }
 
 /**

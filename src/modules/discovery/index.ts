@@ -6,6 +6,7 @@ import { RecommendationCache } from './recommendation-cache.ts';
 import { Recommendations } from './recommendations.ts';
 import { RedisLayer } from './redis-layer.ts';
 import { discoveryRoutes } from './routes.ts';
+import { SearchPool } from './search-pool.ts';
 import { TagsService } from './tags-service.ts';
 
 export { Recommendations } from './recommendations.ts';
@@ -31,10 +32,11 @@ export const discoveryModule = defineModule({
     const recommendations = new Recommendations(ctx.db, tags, cache);
     tags.listen(ctx.hub);
     listenForChanges(ctx.hub, cache, ctx.logger);
+    const searchPool = new SearchPool(ctx.databaseUrl, ctx.config.db.poolMax, ctx.logger);
     let redis: RedisLayer | undefined;
     return {
       service: { tags, recommendations },
-      routes: (http) => discoveryRoutes(http, { db: ctx.db, tags, recommendations }),
+      routes: (http) => discoveryRoutes(http, { db: ctx.db, searchPool, tags, recommendations }),
       subscribers: invalidationSubscribers(),
       async start() {
         const url = ctx.config.redisUrl;
@@ -44,6 +46,7 @@ export const discoveryModule = defineModule({
       },
       async stop() {
         await redis?.close();
+        await searchPool.close();
       },
     };
   },

@@ -17,11 +17,13 @@ import {
   toTagDto,
 } from './schema.ts';
 import { searchVideos } from './search.ts';
+import type { SearchPool } from './search-pool.ts';
 import { videoSummaryDto } from './summary.ts';
 import type { TagsService, Viewer } from './tags-service.ts';
 
 export interface DiscoveryRouteDeps {
   db: Db;
+  searchPool: SearchPool;
   tags: TagsService;
   recommendations: Recommendations;
 }
@@ -44,7 +46,10 @@ function requireViewer(principal: { userId: string } | null, sessionId: string |
   return viewer;
 }
 
-export function discoveryRoutes(app: HttpServer, { db, tags, recommendations }: DiscoveryRouteDeps): void {
+export function discoveryRoutes(
+  app: HttpServer,
+  { db, searchPool, tags, recommendations }: DiscoveryRouteDeps,
+): void {
   app.get('/api/v1/tags', {
     config: { auth: 'public' },
     schema: {
@@ -165,6 +170,6 @@ export function discoveryRoutes(app: HttpServer, { db, tags, recommendations }: 
       querystring: searchQuery,
       response: { 200: page, 400: problemSchema.describe('VALIDATION_FAILED') },
     },
-    handler: async (req) => searchVideos(db, req.query),
+    handler: async (req) => searchVideos(db, searchPool, req.query),
   });
 }

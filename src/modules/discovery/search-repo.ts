@@ -5,6 +5,7 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { DbOrTx } from '../../platform/db/database.ts';
 import { listable } from '../videos/index.ts';
+import type { SearchPool } from './search-pool.ts';
 import { type SummaryRow, summaryColumns, toSummary, type VideoSummary } from './summary.ts';
 
 export type SearchSort = 'relevance' | 'newest' | 'views';
@@ -43,7 +44,12 @@ export function prefixQuery(q: string): string | null {
 
 const likePattern = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-export async function search(db: DbOrTx, query: SearchQuery): Promise<(VideoSummary & { key: string })[]> {
+/** Runs on `pool` (see search-pool.ts); `db` only compiles. */
+export async function search(
+  db: DbOrTx,
+  pool: SearchPool,
+  query: SearchQuery,
+): Promise<(VideoSummary & { key: string })[]> {
   const where: RawBuilder<unknown>[] = [listable('v')];
   let rank: RawBuilder<unknown> = sql`0::float8`;
   if (query.q && query.fuzzy) {
@@ -82,7 +88,8 @@ export async function search(db: DbOrTx, query: SearchQuery): Promise<(VideoSumm
   }
   // Ranks ids alone, then reads the summaries of one page only.
   const stats = query.sort === 'views' ? sql`left join video_stats vs on vs.video_id = v.id` : sql``;
-  const { rows } = await sql<SummaryRow & { key: string }>`select ${summaryColumns}, p.sort_key::text as key
+  const rows = await pool.query(
+    sql<SummaryRow & { key: string }>`select ${summaryColumns}, p.sort_key::text as key
     from (
       select v.id, ${key} as sort_key from videos v ${stats}
       where ${sql.join(where, sql` and `)}
@@ -91,6 +98,7 @@ export async function search(db: DbOrTx, query: SearchQuery): Promise<(VideoSumm
     ) p
     join videos v on v.id = p.id
     left join video_stats s on s.video_id = v.id
-    order by p.sort_key desc, p.id desc`.execute(db);
+    order by p.sort_key desc, p.id desc`.compile(db),
+  );
   return rows.map((r) => ({ ...toSummary(r), key: r.key }));
 }

@@ -1,11 +1,11 @@
 // Search: turns the query string into a query (checking what zod cannot: ranges, the sort, the cursor)
 // and the rows into a page with an opaque cursor (sort, sort key, id).
-import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../../platform/db/database.ts';
 import { DomainError } from '../../platform/errors/domain-error.ts';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.ts';
 import type { searchQuery } from './schema.ts';
+import type { SearchPool } from './search-pool.ts';
 import { type SearchSort, search } from './search-repo.ts';
 import type { VideoSummary } from './summary.ts';
 
@@ -19,6 +19,7 @@ const isDate = (v: string) => /^\d{4}-\d{2}-\d{2}$/.test(v);
 
 export async function searchVideos(
   db: Db,
+  pool: SearchPool,
   p: Params,
 ): Promise<{ items: VideoSummary[]; next_cursor: string | null }> {
   const sort: SearchSort = p.sort ?? (p.q ? 'relevance' : 'newest');
@@ -54,16 +55,12 @@ export async function searchVideos(
     limit: p.limit + 1,
     after,
   };
-  // One transaction: the planner is told that index reads cost little (every index here is small and
-  // hot), so that it reads the full-text and trigram indexes instead of parsing every row.
-  const rows = await db.transaction().execute(async (tx) => {
-    await sql`set local random_page_cost = 1.1`.execute(tx);
-    const found = await search(tx, { ...query, fuzzy });
+  let rows = await search(db, pool, { ...query, fuzzy });
+  if (!rows.length && !fuzzy && !after && p.q) {
     // Nothing matched the words: titles of a near spelling, then.
-    if (found.length || fuzzy || after || !p.q) return found;
     fuzzy = true;
-    return search(tx, { ...query, fuzzy });
-  });
+    rows = await search(db, pool, { ...query, fuzzy });
+  }
   const page = rows.slice(0, p.limit);
   const last = page.at(-1);
   return {
