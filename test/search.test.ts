@@ -116,6 +116,9 @@ describe('search', () => {
     assert.deepEqual(await found('q=strings'), named('lessons'), 'tags are searched');
     assert.deepEqual(await found('q=boils'), named('pasta'), 'descriptions are searched');
     assert.deepEqual(await found('q=GUITAR%20beginners'), named('lessons'));
+    // Query syntax characters are words apart, never syntax.
+    assert.deepEqual(await found(`q=${encodeURIComponent("beginners' & !(guitar:*")}`), named('lessons'));
+    assert.deepEqual(await found(`q=${encodeURIComponent("%_'")}`), []);
   });
 
   it('finds parts of words', async () => {

@@ -31,7 +31,11 @@ export interface SearchQuery extends SearchFilters {
   after?: { key: string; id: string };
 }
 
-/** Words of the query as a prefix tsquery ("gui tar" → 'gui:* & tar:*'); null when it has none. */
+/**
+ * Words of the query as a prefix tsquery ("Gui tar" → 'gui:* & tar:*'); null when it has none. Words are
+ * letters and digits only, lower case, as the 'simple' configuration stores them, so the text is a valid
+ * tsquery as it is: sent as a tsquery parameter, it is parsed once, not once per row of a prepared plan.
+ */
 export function prefixQuery(q: string): string | null {
   const words = q
     .normalize('NFKC')
@@ -61,13 +65,13 @@ export async function search(
     const like = likePattern(query.q);
     where.push(
       tsq
-        ? sql`(v.search_vector @@ to_tsquery('simple', ${tsq}) or v.title ilike ${like})`
+        ? sql`(v.search_vector @@ ${tsq}::tsquery or v.title ilike ${like})`
         : sql`v.title ilike ${like}`,
     );
     // Title words weigh most, then tags, then description; a title holding the text as typed, a little more.
     const titleBonus = sql`case when v.title ilike ${like} then 0.1 else 0 end`;
     rank = tsq
-      ? sql`(ts_rank(v.search_vector, to_tsquery('simple', ${tsq}))::float8 + ${titleBonus})`
+      ? sql`(ts_rank(v.search_vector, ${tsq}::tsquery)::float8 + ${titleBonus})`
       : sql`(${titleBonus})::float8`;
   }
   if (query.category) where.push(sql`v.category = ${query.category}`);
