@@ -64,9 +64,7 @@ export async function search(
     const tsq = prefixQuery(query.q);
     const like = likePattern(query.q);
     where.push(
-      tsq
-        ? sql`(v.search_vector @@ ${tsq}::tsquery or v.title ilike ${like})`
-        : sql`v.title ilike ${like}`,
+      tsq ? sql`(v.search_vector @@ ${tsq}::tsquery or v.title ilike ${like})` : sql`v.title ilike ${like}`,
     );
     // Title words weigh most, then tags, then description; a title holding the text as typed, a little more.
     const titleBonus = sql`case when v.title ilike ${like} then 0.1 else 0 end`;
