@@ -112,6 +112,10 @@ export const configSchema = z.object({
   VIEWS_FLUSH_INTERVAL_MS: int(50, 600_000).default(2000),
   WEBHOOKS_ALLOW_PRIVATE_NETWORKS: bool.default(false),
   WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(30_000),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+    .optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -189,6 +193,8 @@ export interface Config {
     /** The first retry's delay; later ones grow from it (×4, ×20, ×120…) until 24 h after the event. */
     retryBaseMs: number;
   };
+  /** Absent: the recommendation cache lives in each process only. */
+  redisUrl?: string;
 }
 
 export interface RateLimits {
@@ -224,6 +230,7 @@ const SECRETS = new Set([
   'S3_SECRET_ACCESS_KEY',
   'METRICS_TOKEN',
   'NATS_URL',
+  'REDIS_URL',
 ]);
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -309,6 +316,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowPrivateNetworks: c.WEBHOOKS_ALLOW_PRIVATE_NETWORKS,
       retryBaseMs: c.WEBHOOK_RETRY_BASE_MS,
     },
+    redisUrl: c.REDIS_URL,
   };
 }
 

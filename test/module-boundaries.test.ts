@@ -33,6 +33,8 @@ export const TABLE_OWNERS: Record<string, string> = {
   webhook_endpoints: 'webhooks',
   webhook_deliveries: 'webhooks',
   webhook_attempts: 'webhooks',
+  tags: 'discovery',
+  tag_preferences: 'discovery',
 };
 
 interface SourceFile {

@@ -1,10 +1,53 @@
 // Discovery: tags, viewers' tag preferences, search and recommendations, and the cache in front of
 // them. Only this module writes the tags and tag-preference tables.
 import { defineModule } from '../../platform/modules/define-module.ts';
+import { invalidationSubscribers, listenForChanges } from './invalidation.ts';
+import { RecommendationCache } from './recommendation-cache.ts';
+import { Recommendations } from './recommendations.ts';
+import { RedisLayer } from './redis-layer.ts';
+import { discoveryRoutes } from './routes.ts';
+import { SearchPool } from './search-pool.ts';
+import { TagsService } from './tags-service.ts';
+
+export { Recommendations } from './recommendations.ts';
+export type { VideoSummary } from './summary.ts';
+export { MAX_PREFERRED_TAGS, type TagRow, TagsService } from './tags-service.ts';
+
+export interface DiscoveryService {
+  tags: TagsService;
+  recommendations: Recommendations;
+}
+
+declare module '../../platform/modules/define-module.ts' {
+  interface ModuleServices {
+    discovery: DiscoveryService;
+  }
+}
 
 export const discoveryModule = defineModule({
   name: 'discovery',
-  setup() {
-    return {};
+  setup(ctx) {
+    const tags = new TagsService(ctx.db, ctx.use('audit'));
+    const cache = new RecommendationCache((err) => ctx.logger.warn({ err }, 'recommendation refresh failed'));
+    const recommendations = new Recommendations(ctx.db, tags, cache);
+    tags.listen(ctx.hub);
+    listenForChanges(ctx.hub, cache, ctx.logger);
+    const searchPool = new SearchPool(ctx.databaseUrl, ctx.config.db.poolMax, ctx.logger);
+    let redis: RedisLayer | undefined;
+    return {
+      service: { tags, recommendations },
+      routes: (http) => discoveryRoutes(http, { db: ctx.db, searchPool, tags, recommendations }),
+      subscribers: invalidationSubscribers(),
+      async start() {
+        const url = ctx.config.redisUrl;
+        if (!url) return;
+        redis = await RedisLayer.connect(url, ctx.logger);
+        cache.attach(redis);
+      },
+      async stop() {
+        await redis?.close();
+        await searchPool.close();
+      },
+    };
   },
 });
