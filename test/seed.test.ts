@@ -16,7 +16,7 @@ describe('vireo seed', () => {
 
   /** What anyone can see of the catalog: tags, and each creator's channel with its public videos. */
   async function catalog() {
-    const tags = (await api(t, 'GET', '/api/v1/tags')).body.tags.map((x: { slug: string }) => x.slug).sort();
+    const tags = (await api(t, 'GET', '/api/v1/tags')).body.items.map((x: { slug: string }) => x.slug).sort();
     const channels: Record<string, string[]> = {};
     for (const c of SEED_CREATORS) {
       const res = await api(t, 'GET', `/api/v1/channels/${c.username}/videos?limit=50`);

@@ -114,11 +114,3 @@ export const SEED_CREATORS: SeedCreator[] = [
     ],
   },
 ];
-
-/** A tag's slug: lower case, words joined by hyphens. */
-export function slugOf(name: string): string {
-  return name
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '');
-}

@@ -8,10 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { App } from '../app.ts';
+import { tagSlug } from '../modules/videos/index.ts';
 import { DomainError } from '../platform/errors/domain-error.ts';
 import { mediaTools } from '../platform/media/tools.ts';
 import type { Logger } from '../platform/observability/logger.ts';
-import { SEED_ADMIN, SEED_CREATORS, SEED_PASSWORDS, SEED_TAGS, type SeedVideo, slugOf } from './seed-data.ts';
+import { SEED_ADMIN, SEED_CREATORS, SEED_PASSWORDS, SEED_TAGS, type SeedVideo } from './seed-data.ts';
 
 const run = promisify(execFile);
 
@@ -21,13 +22,16 @@ export interface SeedSummary {
   videos: { made: number; found: number };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the API's answers, read field by field as the seed needs
+type Json = any;
+
 class Client {
   constructor(
     private readonly base: string,
     private token?: string,
   ) {}
 
-  async call<T = any>(method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async call<T = Json>(method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
     const headers: Record<string, string> = {};
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     let payload: BodyInit | undefined;
@@ -42,7 +46,7 @@ class Client {
   }
 
   /** Like `call`, but a status other than `expect` is an error. */
-  async must<T = any>(method: string, url: string, body?: unknown, expect = [200, 201, 204]): Promise<T> {
+  async must<T = Json>(method: string, url: string, body?: unknown, expect = [200, 201, 204]): Promise<T> {
     const res = await this.call<T>(method, url, body);
     if (!expect.includes(res.status)) {
       throw new Error(`${method} ${url} answered ${res.status}: ${JSON.stringify(res.body)}`);
@@ -134,11 +138,11 @@ export async function seedCatalog(
   await admin.signIn(SEED_ADMIN.username, adminPassword);
 
   const existingTags = new Set(
-    ((await admin.must('GET', '/api/v1/tags')) as { tags: { slug: string }[] }).tags.map((t) => t.slug),
+    ((await admin.must('GET', '/api/v1/tags')) as { items: { slug: string }[] }).items.map((t) => t.slug),
   );
   for (const name of SEED_TAGS) {
-    if (existingTags.has(slugOf(name))) continue;
-    await admin.must('POST', '/api/v1/admin/tags', { name, slug: slugOf(name) });
+    if (existingTags.has(tagSlug(name))) continue;
+    await admin.must('POST', '/api/v1/admin/tags', { name });
     summary.tags++;
   }
 

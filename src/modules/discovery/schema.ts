@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CATEGORIES } from '../videos/index.ts';
 import { SLUG_PATTERN } from './slug.ts';
 import type { TagRow } from './tags-repo.ts';
 
@@ -43,19 +44,6 @@ export const recommendedQuery = z.object({
   limit: z.coerce.number().int().min(1).max(50).default(20),
   session_id: sessionId.optional(),
 });
-
-export const CATEGORIES = [
-  'music',
-  'gaming',
-  'education',
-  'entertainment',
-  'technology',
-  'sports',
-  'news',
-  'food',
-  'travel',
-  'lifestyle',
-] as const;
 
 const dateOrTime = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);
 

@@ -29,7 +29,7 @@ export type {
   VideoStatus,
   Visibility,
 } from './repo.ts';
-export { videoStatus } from './schema.ts';
+export { CATEGORIES, TAG_SLUG_MAX, tagSlug, videoStatus } from './schema.ts';
 export { VideosService } from './service.ts';
 export { type ProgressEvent, videoTopic } from './topics.ts';
 

@@ -114,20 +114,28 @@ export const videoDto = z
 
 export const MAX_TAGS = 15;
 
-/** A tag as a slug: lower case, letters and digits of any script, words joined by `-`. */
+/** A tag as a slug: lower case, letters and digits of any script, words joined by `-`. The curated tags
+ * of discovery are slugs of the same rule, so a video's tags match them. */
 export function tagSlug(tag: string): string {
   return tag
     .normalize('NFKC')
     .toLowerCase()
-    .replace(/[^\p{L}\p{N}]+/gu, '-')
+    .replace(/[^\p{L}\p{Nd}]+/gu, '-')
     .replace(/^-+|-+$/g, '');
 }
+
+export const TAG_SLUG_MAX = 50;
 
 const tag = z
   .string()
   .max(100)
   .transform(tagSlug)
-  .pipe(z.string().min(1, 'a tag needs a letter or digit').max(30, 'a tag has at most 30 characters'));
+  .pipe(
+    z
+      .string()
+      .min(1, 'a tag needs a letter or digit')
+      .max(TAG_SLUG_MAX, `a tag has at most ${TAG_SLUG_MAX} characters`),
+  );
 
 /** A video's editable fields; PUT and PATCH take any of them. */
 export const videoPage = z
