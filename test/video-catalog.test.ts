@@ -109,7 +109,7 @@ describe('editing a video', () => {
     assert.deepEqual(await fieldsOf({ title: 'x'.repeat(101) }), ['title']);
     assert.deepEqual(await fieldsOf({ description: 'x'.repeat(5001) }), ['description']);
     assert.deepEqual(await fieldsOf({ tags: Array.from({ length: 16 }, (_, i) => `t${i}`) }), ['tags']);
-    assert.deepEqual(await fieldsOf({ tags: ['x'.repeat(31)] }), ['tags.0']);
+    assert.deepEqual(await fieldsOf({ tags: ['x'.repeat(51)] }), ['tags.0']);
     assert.deepEqual(await fieldsOf({ tags: ['ok', '!!!'] }), ['tags.1']);
     assert.deepEqual(await fieldsOf({ category: 'cooking' }), ['category']);
     assert.deepEqual(await fieldsOf({ language: 'english please' }), ['language']);
