@@ -112,6 +112,7 @@ export const configSchema = z.object({
   VIEWS_FLUSH_INTERVAL_MS: int(50, 600_000).default(2000),
   WEBHOOKS_ALLOW_PRIVATE_NETWORKS: bool.default(false),
   WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(30_000),
+  SEARCH_CACHE_TTL_MS: int(0, 600_000).default(30_000),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
@@ -195,6 +196,8 @@ export interface Config {
   };
   /** Absent: the recommendation cache lives in each process only. */
   redisUrl?: string;
+  /** How long a node answers a repeated search from memory (0: never); catalog changes empty it. */
+  searchCacheTtlMs: number;
 }
 
 export interface RateLimits {
@@ -317,6 +320,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retryBaseMs: c.WEBHOOK_RETRY_BASE_MS,
     },
     redisUrl: c.REDIS_URL,
+    searchCacheTtlMs: c.SEARCH_CACHE_TTL_MS,
   };
 }
 

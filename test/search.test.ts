@@ -66,6 +66,8 @@ before(async () => {
     SEGMENT_SECONDS: '2',
     ENCODE_PRESET: 'ultrafast',
     REGISTER_LIMIT_PER_IP: '1000',
+    // The query itself, every time (search-cache.test.ts covers the cache in front of it).
+    SEARCH_CACHE_TTL_MS: '0',
   });
   clips = await tempDir();
   creator = await registerUser(t);

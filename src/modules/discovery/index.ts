@@ -6,6 +6,8 @@ import { RecommendationCache } from './recommendation-cache.ts';
 import { Recommendations } from './recommendations.ts';
 import { RedisLayer } from './redis-layer.ts';
 import { discoveryRoutes } from './routes.ts';
+import type { SearchPage } from './search.ts';
+import { SearchCache } from './search-cache.ts';
 import { SearchPool } from './search-pool.ts';
 import { TagsService } from './tags-service.ts';
 
@@ -31,12 +33,13 @@ export const discoveryModule = defineModule({
     const cache = new RecommendationCache((err) => ctx.logger.warn({ err }, 'recommendation refresh failed'));
     const recommendations = new Recommendations(ctx.db, tags, cache);
     tags.listen(ctx.hub);
-    listenForChanges(ctx.hub, cache, ctx.logger);
+    const searches = new SearchCache<SearchPage>(ctx.config.searchCacheTtlMs);
+    listenForChanges(ctx.hub, cache, searches, ctx.logger);
     const searchPool = new SearchPool(ctx.databaseUrl, ctx.config.db.poolMax, ctx.logger);
     let redis: RedisLayer | undefined;
     return {
       service: { tags, recommendations },
-      routes: (http) => discoveryRoutes(http, { db: ctx.db, searchPool, tags, recommendations }),
+      routes: (http) => discoveryRoutes(http, { db: ctx.db, searchPool, searches, tags, recommendations }),
       subscribers: invalidationSubscribers(),
       async start() {
         const url = ctx.config.redisUrl;

@@ -46,11 +46,21 @@ export function invalidationSubscribers(): Subscriber[] {
 }
 
 /** On every node: drop what a notification names; drop everything when notifications may be lost. */
-export function listenForChanges(hub: NotifyHub, cache: RecommendationCache, logger: Logger): void {
+export function listenForChanges(
+  hub: NotifyHub,
+  cache: RecommendationCache,
+  searches: { clear(): void },
+  logger: Logger,
+): void {
   hub.subscribe(CACHE_TOPIC, (data) => {
     const message = data as Message;
+    // Any change may move any search's answer.
+    searches.clear();
     const done = 'all' in message ? cache.dropAll() : cache.dropVideo(message.video_id, message.tags);
     done.catch((err) => logger.warn({ err }, 'recommendation cache drop failed'));
   });
-  hub.onReset(() => cache.dropLocal());
+  hub.onReset(() => {
+    searches.clear();
+    cache.dropLocal();
+  });
 }

@@ -16,7 +16,8 @@ import {
   tagList,
   toTagDto,
 } from './schema.ts';
-import { searchVideos } from './search.ts';
+import { type SearchPage, searchKey, searchVideos } from './search.ts';
+import type { SearchCache } from './search-cache.ts';
 import type { SearchPool } from './search-pool.ts';
 import { videoSummaryDto } from './summary.ts';
 import type { TagsService, Viewer } from './tags-service.ts';
@@ -24,6 +25,7 @@ import type { TagsService, Viewer } from './tags-service.ts';
 export interface DiscoveryRouteDeps {
   db: Db;
   searchPool: SearchPool;
+  searches: SearchCache<SearchPage>;
   tags: TagsService;
   recommendations: Recommendations;
 }
@@ -48,7 +50,7 @@ function requireViewer(principal: { userId: string } | null, sessionId: string |
 
 export function discoveryRoutes(
   app: HttpServer,
-  { db, searchPool, tags, recommendations }: DiscoveryRouteDeps,
+  { db, searchPool, searches, tags, recommendations }: DiscoveryRouteDeps,
 ): void {
   app.get('/api/v1/tags', {
     config: { auth: 'public' },
@@ -170,6 +172,6 @@ export function discoveryRoutes(
       querystring: searchQuery,
       response: { 200: page, 400: problemSchema.describe('VALIDATION_FAILED') },
     },
-    handler: async (req) => searchVideos(db, searchPool, req.query),
+    handler: async (req) => searches.get(searchKey(req.query), () => searchVideos(db, searchPool, req.query)),
   });
 }

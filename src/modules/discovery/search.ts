@@ -17,11 +17,17 @@ const invalid = (field: string, message: string) =>
 const DAY_MS = 86_400_000;
 const isDate = (v: string) => /^\d{4}-\d{2}-\d{2}$/.test(v);
 
-export async function searchVideos(
-  db: Db,
-  pool: SearchPool,
-  p: Params,
-): Promise<{ items: VideoSummary[]; next_cursor: string | null }> {
+export interface SearchPage {
+  items: VideoSummary[];
+  next_cursor: string | null;
+}
+
+/** The key of a search in the cache: its parameters in a fixed order. */
+export function searchKey(p: Params): string {
+  return JSON.stringify(Object.entries(p).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+export async function searchVideos(db: Db, pool: SearchPool, p: Params): Promise<SearchPage> {
   const sort: SearchSort = p.sort ?? (p.q ? 'relevance' : 'newest');
   if (sort === 'relevance' && !p.q) throw invalid('sort', 'relevance needs q');
   if (p.min_duration !== undefined && p.max_duration !== undefined && p.min_duration > p.max_duration) {
