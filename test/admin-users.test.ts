@@ -25,6 +25,11 @@ const as = (token: string | undefined) => ({
 const chief = () => as(admin.access_token);
 const login = (username: string, password: string) =>
   api(t, 'POST', '/api/v1/auth/login', { body: { username, password } });
+/** The account's session no longer works and it cannot sign in again. */
+async function assertShutOut(user: { access_token: string; username: string; password: string }) {
+  assertProblem(await api(t, 'GET', '/api/v1/users/me', { token: user.access_token }), 403, 'ACCOUNT_HIDDEN');
+  assertProblem(await login(user.username, user.password), 403, 'ACCOUNT_HIDDEN');
+}
 const idsOf = (res: { body: { items: { id: string }[] } }) => res.body.items.map((u) => u.id);
 
 describe('GET /api/v1/admin/users filters', () => {
@@ -200,12 +205,7 @@ describe('hide, restore, delete', () => {
     const hidden = await chief().put(`/users/${owner.id}/hide`, { reason: 'impersonation' });
     assert.equal(hidden.status, 200, JSON.stringify(hidden.body));
     assert.equal(hidden.body.status, 'hidden');
-    assertProblem(
-      await api(t, 'GET', '/api/v1/users/me', { token: owner.access_token }),
-      403,
-      'ACCOUNT_HIDDEN',
-    );
-    assertProblem(await login(owner.username, owner.password), 403, 'ACCOUNT_HIDDEN');
+    await assertShutOut(owner);
     await eventsDelivered(t);
     assertProblem(await watch(), 404, 'VIDEO_NOT_FOUND');
     assertProblem(await watch(viewer.access_token), 404, 'VIDEO_NOT_FOUND');
@@ -242,12 +242,7 @@ describe('hide, restore, delete', () => {
     const res = await chief().delete(`/users/${owner.id}`, { reason: 'asked by its owner' });
     assert.equal(res.status, 204, JSON.stringify(res.body));
     assert.equal((await chief().get(`/users/${owner.id}`)).body.status, 'deleted');
-    assertProblem(
-      await api(t, 'GET', '/api/v1/users/me', { token: owner.access_token }),
-      403,
-      'ACCOUNT_HIDDEN',
-    );
-    assertProblem(await login(owner.username, owner.password), 403, 'ACCOUNT_HIDDEN');
+    await assertShutOut(owner);
     await eventsDelivered(t);
     // The videos module deletes the account's videos (their stored objects by a job) when it hears of it.
     assertProblem(await api(t, 'GET', `/api/v1/videos/${video}`), 404, 'VIDEO_NOT_FOUND');

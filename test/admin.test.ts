@@ -1,35 +1,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { uuidv7 } from 'uuidv7';
-import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
+import { type SignedIn, startAdminApp } from './helpers/admin.ts';
+import { api, registerUser, type TestApp } from './helpers/app.ts';
 import { eventsDelivered } from './helpers/events.ts';
 import { assertProblem, badFields } from './helpers/problems.ts';
 import { openEvents } from './helpers/sse.ts';
-import { TEST_JWT_SECRET } from './helpers/tokens.ts';
 import { uploadVideo } from './helpers/upload.ts';
 
 const ADMIN = { username: 'chief', email: 'Chief@Example.test', password: 'the admin password' };
 
 let t: TestApp;
-let admin: { id: string; access_token: string; refresh_token: string };
+let admin: SignedIn;
 before(async () => {
-  t = await startTestApp(
-    {
-      JWT_SECRET: TEST_JWT_SECRET,
-      ADMIN_EMAIL: ADMIN.email,
-      ADMIN_PASSWORD: ADMIN.password,
-      ADMIN_USERNAME: ADMIN.username,
-      REGISTER_LIMIT_PER_IP: '1000',
-      LOGIN_LIMIT_PER_IP: '1000',
-    },
-    // No worker: uploaded videos wait for the processing makeVideo does by hand.
-    { role: 'api' },
-  );
-  const res = await api(t, 'POST', '/api/v1/auth/login', {
-    body: { username: ADMIN.username, password: ADMIN.password },
-  });
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-  admin = { ...res.body, id: res.body.user.id };
+  // No worker: uploaded videos wait for the processing makeVideo does by hand. The email in mixed case:
+  // the account keeps it as given and signs in with it in any case.
+  ({ t, admin } = await startAdminApp({ account: ADMIN }));
 });
 after(() => t.stop());
 

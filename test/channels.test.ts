@@ -7,41 +7,24 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
-import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
+import { type SignedIn, startAdminApp } from './helpers/admin.ts';
+import { api, registerUser, type TestApp } from './helpers/app.ts';
 import { eventsDelivered } from './helpers/events.ts';
-import { tempDir } from './helpers/media.ts';
+import { makePicture, tempDir } from './helpers/media.ts';
 import { assertProblem } from './helpers/problems.ts';
-import { TEST_JWT_SECRET } from './helpers/tokens.ts';
 import { uploadVideo } from './helpers/upload.ts';
 
 const run = promisify(execFile);
-const ADMIN = { username: 'chief', email: 'chief@example.test', password: 'the admin password' };
 
 type User = Awaited<ReturnType<typeof registerUser>>;
 
 let t: TestApp;
-let admin: { id: string; access_token: string };
+let admin: SignedIn;
 let dir: string;
 before(async () => {
-  t = await startTestApp(
-    {
-      JWT_SECRET: TEST_JWT_SECRET,
-      ADMIN_EMAIL: ADMIN.email,
-      ADMIN_PASSWORD: ADMIN.password,
-      ADMIN_USERNAME: ADMIN.username,
-      REGISTER_LIMIT_PER_IP: '1000',
-      LOGIN_LIMIT_PER_IP: '1000',
-      // The webhook endpoint of the last test is on loopback.
-      WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true',
-    },
-    // No worker: videos are made playable by hand (makeVideo).
-    { role: 'api' },
-  );
-  const res = await api(t, 'POST', '/api/v1/auth/login', {
-    body: { username: ADMIN.username, password: ADMIN.password },
-  });
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-  admin = { ...res.body, id: res.body.user.id };
+  // No worker: videos are made playable by hand (makeVideo). The webhook endpoint of the last test is
+  // on loopback.
+  ({ t, admin } = await startAdminApp({ env: { WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true' } }));
   dir = await tempDir('vireo-channels-');
 });
 after(async () => {
@@ -80,23 +63,7 @@ async function makeVideo(user: { access_token: string }, title: string): Promise
   return id;
 }
 
-async function image(name: string, size: string, extra: string[] = []): Promise<Buffer> {
-  const file = path.join(dir, name);
-  await run('ffmpeg', [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `color=red:s=${size}`,
-    '-frames:v',
-    '1',
-    ...extra,
-    file,
-  ]);
-  return fs.readFile(file);
-}
+const image = async (name: string, size: string) => fs.readFile(await makePicture(dir, name, size));
 
 async function sendImage(id: string, kind: string, token: string, body: Buffer, type = 'image/png') {
   const res = await fetch(`${t.url}/api/v1/channels/${id}/${kind}`, {

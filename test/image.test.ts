@@ -15,7 +15,7 @@ import {
   renderImage,
   resizeArgs,
 } from '../src/platform/media/image.ts';
-import { tempDir } from './helpers/media.ts';
+import { makePicture, tempDir } from './helpers/media.ts';
 
 const run = promisify(execFile);
 
@@ -25,23 +25,7 @@ before(async () => {
 });
 after(() => fs.rm(dir, { recursive: true, force: true }));
 
-async function make(name: string, size: string, extra: string[] = []): Promise<string> {
-  const file = path.join(dir, name);
-  await run('ffmpeg', [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `color=blue:s=${size}`,
-    '-frames:v',
-    '1',
-    ...extra,
-    file,
-  ]);
-  return file;
-}
+const make = (name: string, size: string) => makePicture(dir, name, size, 'blue');
 
 async function written(name: string, text: string): Promise<string> {
   const file = path.join(dir, name);

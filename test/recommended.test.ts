@@ -2,36 +2,20 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
+import { type SignedIn, startAdminApp } from './helpers/admin.ts';
+import { api, registerUser, type TestApp } from './helpers/app.ts';
 import { insertVideo, unpublish } from './helpers/discovery-rows.ts';
 import { eventsDelivered } from './helpers/events.ts';
 import { badFields } from './helpers/problems.ts';
-import { TEST_JWT_SECRET } from './helpers/tokens.ts';
 import { waitFor } from './helpers/wait.ts';
 
-const ADMIN = { username: 'recadmin', email: 'rec@example.test', password: 'the admin password' };
-
 let t: TestApp;
-let admin: { access_token: string };
+let admin: SignedIn;
 let creator: { id: string };
 const tagIds: Record<string, string> = {};
 
 before(async () => {
-  t = await startTestApp(
-    {
-      JWT_SECRET: TEST_JWT_SECRET,
-      ADMIN_EMAIL: ADMIN.email,
-      ADMIN_PASSWORD: ADMIN.password,
-      ADMIN_USERNAME: ADMIN.username,
-      REGISTER_LIMIT_PER_IP: '1000',
-      OUTBOX_POLL_INTERVAL_MS: '100',
-    },
-    { role: 'api' },
-  );
-  const res = await api(t, 'POST', '/api/v1/auth/login', {
-    body: { username: ADMIN.username, password: ADMIN.password },
-  });
-  admin = res.body;
+  ({ t, admin } = await startAdminApp({ env: { OUTBOX_POLL_INTERVAL_MS: '100' } }));
   creator = await registerUser(t);
   for (const name of ['jazz', 'chess', 'cooking', 'unused']) {
     const made = await api(t, 'POST', '/api/v1/admin/tags', { token: admin.access_token, body: { name } });

@@ -2,30 +2,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
+import { type SignedIn, startAdminApp } from './helpers/admin.ts';
+import { api, registerUser, type TestApp } from './helpers/app.ts';
 import { assertProblem, badFields } from './helpers/problems.ts';
-import { TEST_JWT_SECRET } from './helpers/tokens.ts';
-
-const ADMIN = { username: 'tagkeeper', email: 'tags@example.test', password: 'the admin password' };
 
 let t: TestApp;
-let admin: { id: string; access_token: string };
+let admin: SignedIn;
 before(async () => {
-  t = await startTestApp(
-    {
-      JWT_SECRET: TEST_JWT_SECRET,
-      ADMIN_EMAIL: ADMIN.email,
-      ADMIN_PASSWORD: ADMIN.password,
-      ADMIN_USERNAME: ADMIN.username,
-      REGISTER_LIMIT_PER_IP: '1000',
-    },
-    { role: 'api' },
-  );
-  const res = await api(t, 'POST', '/api/v1/auth/login', {
-    body: { username: ADMIN.username, password: ADMIN.password },
-  });
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-  admin = { ...res.body, id: res.body.user.id };
+  ({ t, admin } = await startAdminApp());
 });
 after(() => t.stop());
 

@@ -5,32 +5,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { uuidv7 } from 'uuidv7';
-import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
+import { type SignedIn, startAdminApp } from './helpers/admin.ts';
+import { api, registerUser, type TestApp } from './helpers/app.ts';
 import { assertProblem, badFields } from './helpers/problems.ts';
-import { TEST_JWT_SECRET } from './helpers/tokens.ts';
 import { eventsOf, makeVideo } from './helpers/videos.ts';
 
-const ADMIN = { username: 'chief', email: 'chief@example.test', password: 'the admin password' };
-
 let t: TestApp;
-let admin: { access_token: string };
+let admin: SignedIn;
 before(async () => {
-  t = await startTestApp(
-    {
-      JWT_SECRET: TEST_JWT_SECRET,
-      ADMIN_EMAIL: ADMIN.email,
-      ADMIN_PASSWORD: ADMIN.password,
-      ADMIN_USERNAME: ADMIN.username,
-      REGISTER_LIMIT_PER_IP: '1000',
-      LOGIN_LIMIT_PER_IP: '1000',
-    },
-    // No worker: videos are processed by hand (makeVideo).
-    { role: 'api' },
-  );
-  const res = await api(t, 'POST', '/api/v1/auth/login', {
-    body: { username: ADMIN.username, password: ADMIN.password },
-  });
-  admin = res.body;
+  // No worker: videos are processed by hand (makeVideo).
+  ({ t, admin } = await startAdminApp());
 });
 after(() => t.stop());
 

@@ -5,10 +5,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { uuidv7 } from 'uuidv7';
-import { videoPublished } from '../src/modules/videos/index.ts';
 import { isForbiddenAddress } from '../src/modules/webhooks/address-policy.ts';
-import { emit } from '../src/platform/events/emit.ts';
 import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
+import { publishVideo } from './helpers/events.ts';
 import { assertProblem } from './helpers/problems.ts';
 import { waitFor } from './helpers/wait.ts';
 import { startReceiver, type WebhookReceiver } from './helpers/webhook-receiver.ts';
@@ -64,21 +63,7 @@ describe('webhook addresses', () => {
       insert into webhook_endpoints (id, owner_id, scope, url, event_types, secret)
       values (${endpointId}, ${owner.id}, 'user', ${receiver.url}, ${['video.published']}, 'whsec_test')
     `.execute(t.app.database.db);
-    const videoId = uuidv7();
-    await t.app.database.db.transaction().execute((tx) =>
-      emit(
-        tx,
-        videoPublished.create({
-          aggregateId: videoId,
-          payload: {
-            video_id: videoId,
-            owner_id: owner.id,
-            title: 'x',
-            published_at: new Date().toISOString(),
-          },
-        }),
-      ),
-    );
+    await publishVideo(t, owner.id);
     const res = await waitFor('the refused attempt', async () => {
       const r = await api(t, 'GET', `/api/v1/webhooks/endpoints/${endpointId}/deliveries`, {
         token: owner.access_token,

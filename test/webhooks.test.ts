@@ -4,63 +4,44 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { uuidv7 } from 'uuidv7';
-import { videoPublished, videoUpdated } from '../src/modules/videos/index.ts';
+import { videoUpdated } from '../src/modules/videos/index.ts';
 import { verifySignature } from '../src/modules/webhooks/index.ts';
 import { nextAttemptAt, retryDelayMs } from '../src/modules/webhooks/retry-schedule.ts';
 import { emit } from '../src/platform/events/emit.ts';
-import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
+import { startAdminApp } from './helpers/admin.ts';
+import { api, registerUser, type TestApp } from './helpers/app.ts';
+import { publishVideo } from './helpers/events.ts';
 import { makeClip, tempDir } from './helpers/media.ts';
 import { assertProblem, badFields } from './helpers/problems.ts';
 import { uploadVideo } from './helpers/upload.ts';
 import { waitFor } from './helpers/wait.ts';
 import { startReceiver, type WebhookReceiver } from './helpers/webhook-receiver.ts';
 
-const ADMIN = { username: 'hookadmin', email: 'hooks@example.test', password: 'the admin password' };
-
 let t: TestApp;
 let receiver: WebhookReceiver;
 let adminToken: string;
 before(async () => {
-  t = await startTestApp({
-    LADDER_RUNGS: '240',
-    ENCODE_PRESET: 'ultrafast',
-    WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true',
-    WEBHOOK_RETRY_BASE_MS: '100',
-    OUTBOX_POLL_INTERVAL_MS: '200',
-    ADMIN_EMAIL: ADMIN.email,
-    ADMIN_PASSWORD: ADMIN.password,
-    ADMIN_USERNAME: ADMIN.username,
-    REGISTER_LIMIT_PER_IP: '1000',
+  // With a worker: the last test waits for an uploaded video to be processed and published.
+  const started = await startAdminApp({
+    role: 'all',
+    env: {
+      LADDER_RUNGS: '240',
+      ENCODE_PRESET: 'ultrafast',
+      WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true',
+      WEBHOOK_RETRY_BASE_MS: '100',
+      OUTBOX_POLL_INTERVAL_MS: '200',
+    },
   });
+  t = started.t;
+  adminToken = started.admin.access_token;
   receiver = await startReceiver();
-  const res = await api(t, 'POST', '/api/v1/auth/login', {
-    body: { username: ADMIN.username, password: ADMIN.password },
-  });
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-  adminToken = res.body.access_token;
 });
 after(async () => {
   await receiver.close();
   await t.stop();
 });
 
-/** Emits video.published for a video of `ownerId`, as the videos module does; answers the event id. */
-function publish(ownerId: string, videoId = uuidv7()): Promise<string> {
-  return t.app.database.db.transaction().execute((tx) =>
-    emit(
-      tx,
-      videoPublished.create({
-        aggregateId: videoId,
-        payload: {
-          video_id: videoId,
-          owner_id: ownerId,
-          title: 'A hook',
-          published_at: new Date().toISOString(),
-        },
-      }),
-    ),
-  );
-}
+const publish = (ownerId: string, videoId?: string) => publishVideo(t, ownerId, videoId);
 
 async function createEndpoint(token: string, body: Record<string, unknown>) {
   const res = await api(t, 'POST', '/api/v1/webhooks/endpoints', { token, body });

@@ -1,7 +1,8 @@
-// An app with a first administrator signed in (no worker: videos are processed and jobs run by hand),
-// for the tests of administrators' actions.
+// An app with a first administrator signed in (by default no worker: videos are processed and jobs run
+// by hand), for the tests of administrators' actions and of what they see.
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
+import type { AppOptions } from '../../src/app.ts';
 import { api, startTestApp, type TestApp } from './app.ts';
 import { TEST_JWT_SECRET } from './tokens.ts';
 import { makeVideo as makeVideoIn } from './videos.ts';
@@ -14,20 +15,31 @@ export interface SignedIn {
   refresh_token: string;
 }
 
-export async function startAdminApp(): Promise<{ t: TestApp; admin: SignedIn }> {
+export interface AdminAppOptions {
+  /** More settings, or other values for the ones set here. */
+  env?: Record<string, string>;
+  /** Which processes run; `api` (the default) has no worker. */
+  role?: AppOptions['role'];
+  /** The first administrator's account, instead of ADMIN. */
+  account?: typeof ADMIN;
+}
+
+export async function startAdminApp(o: AdminAppOptions = {}): Promise<{ t: TestApp; admin: SignedIn }> {
+  const account = o.account ?? ADMIN;
   const t = await startTestApp(
     {
       JWT_SECRET: TEST_JWT_SECRET,
-      ADMIN_EMAIL: ADMIN.email,
-      ADMIN_PASSWORD: ADMIN.password,
-      ADMIN_USERNAME: ADMIN.username,
+      ADMIN_EMAIL: account.email,
+      ADMIN_PASSWORD: account.password,
+      ADMIN_USERNAME: account.username,
       REGISTER_LIMIT_PER_IP: '1000',
       LOGIN_LIMIT_PER_IP: '1000',
+      ...o.env,
     },
-    { role: 'api' },
+    { role: o.role ?? 'api' },
   );
   const res = await api(t, 'POST', '/api/v1/auth/login', {
-    body: { username: ADMIN.username, password: ADMIN.password },
+    body: { username: account.username, password: account.password },
   });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return { t, admin: { ...res.body, id: res.body.user.id } };

@@ -1,4 +1,4 @@
-// Short test clips made with ffmpeg's lavfi sources: a few seconds, small sizes.
+// Short test clips and pictures made with ffmpeg's lavfi sources: a few seconds, small sizes.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -29,6 +29,24 @@ export interface ClipOptions {
 
 export async function tempDir(prefix = 'vireo-media-'): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+/** A one-frame picture of one colour, `size` as WxH, in the format its name's extension says. */
+export async function makePicture(dir: string, name: string, size: string, color = 'red'): Promise<string> {
+  const file = path.join(dir, name);
+  await run(mediaTools().ffmpeg, [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `color=${color}:s=${size}`,
+    '-frames:v',
+    '1',
+    file,
+  ]);
+  return file;
 }
 
 export async function makeClip(dir: string, name: string, o: ClipOptions = {}): Promise<string> {
