@@ -3,11 +3,10 @@
 // interleaving Vireo and the baseline, and the medians are reported.
 import fastify from 'fastify';
 import { startApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { describe, type LoadOptions, type LoadResult, load, median } from './lib/load.ts';
 import type { Benchmark, Metrics } from './lib/report.ts';
-import { openScene } from './lib/scene.ts';
+import { openScene, sceneConfig } from './lib/scene.ts';
 
 const READ_CONNECTIONS = 16;
 const LOGIN_CONNECTIONS = 4;
@@ -20,12 +19,7 @@ const PASSWORD = 'correct horse battery staple';
 async function run(progress: (line: string) => void): Promise<Metrics> {
   const scene = await openScene(progress, 'vireo-bench-data-');
   try {
-    const config = loadConfig({
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATA_DIR: scene.dir,
-      DATABASE_URL: scene.databaseUrl,
-      LOG_LEVEL: 'silent',
+    const config = sceneConfig(scene, {
       ACCESS_TOKEN_TTL_SECONDS: '3600',
       LOGIN_LIMIT_PER_IP: '1000000',
       LOGIN_LIMIT_PER_ACCOUNT: '1000000',

@@ -8,16 +8,15 @@ import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { type App, startApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
 import type { SearchPool } from '../src/modules/discovery/search-pool.ts';
 import { search } from '../src/modules/discovery/search-repo.ts';
-import { videoUnpublished } from '../src/modules/videos/index.ts';
+import { CATEGORIES, videoUnpublished } from '../src/modules/videos/index.ts';
 import type { Db } from '../src/platform/db/database.ts';
 import { emit } from '../src/platform/events/emit.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { describe, type LoadResult, load, median } from './lib/load.ts';
 import type { Benchmark, Metrics } from './lib/report.ts';
-import { openScene } from './lib/scene.ts';
+import { openScene, sceneConfig } from './lib/scene.ts';
 
 const VIDEOS = 100_000;
 const TAGS = 1_000;
@@ -88,14 +87,7 @@ async function sqlLoad(
 async function run(progress: (line: string) => void): Promise<Metrics> {
   const scene = await openScene(progress, 'vireo-bench-catalog-');
   try {
-    const config = loadConfig({
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATA_DIR: scene.dir,
-      DATABASE_URL: scene.databaseUrl,
-      LOG_LEVEL: 'silent',
-      DB_POOL_MAX: String(CONNECTIONS),
-    });
+    const config = sceneConfig(scene, { DB_POOL_MAX: String(CONNECTIONS) });
     const app = await startApp(config, { role: 'api', logger: createLogger('silent') });
     scene.defer(() => app.stop());
     const url = app.url!;
@@ -250,20 +242,8 @@ export async function seed(db: Db) {
   await sql`insert into tags (id, name, slug)
     select gen_random_uuid(), 'Tag ' || lpad(i::text, 4, '0'), 'tag-' || lpad(i::text, 4, '0')
     from generate_series(1, ${TAGS}) i`.execute(db);
-  const categories = [
-    'music',
-    'gaming',
-    'education',
-    'entertainment',
-    'technology',
-    'sports',
-    'news',
-    'food',
-    'travel',
-    'lifestyle',
-  ];
   await sql`with owners as (select array_agg(id) ids from users where username like 'owner%'),
-      words as (select ${WORDS}::text[] w, ${categories}::text[] c)
+      words as (select ${WORDS}::text[] w, ${[...CATEGORIES]}::text[] c)
     insert into videos (id, owner_id, title, description, status, visibility, playback_version, media_info,
       publication, published_at, tags, category, access_tier, hidden, created_at)
     select gen_random_uuid(), owners.ids[1 + (i % ${OWNERS})],

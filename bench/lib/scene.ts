@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startPostgresServer } from '../../scripts/lib/postgres-server.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
 import { createLogger, type Logger } from '../../src/platform/observability/logger.ts';
 
 export interface Scene {
@@ -52,4 +53,16 @@ export async function openScene(progress: (line: string) => void, dirPrefix: str
     await close();
     throw err;
   }
+}
+
+/** Settings of a Vireo node on the scene's database and folder, on a free local port, silent; `env` adds. */
+export function sceneConfig(scene: Scene, env: Record<string, string> = {}): Config {
+  return loadConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: scene.dir,
+    DATABASE_URL: scene.databaseUrl,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
 }
