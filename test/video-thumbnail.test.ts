@@ -12,6 +12,7 @@ import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts'
 import { makeClip, tempDir } from './helpers/media.ts';
 import { assertProblem } from './helpers/problems.ts';
 import { uploadVideo } from './helpers/upload.ts';
+import { eventsOf } from './helpers/videos.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const run = promisify(execFile);
@@ -123,6 +124,11 @@ describe('a video thumbnail', () => {
     const list = await api(t, 'GET', `/api/v1/channels/${me.body.channel_id}/videos`);
     assert.equal(list.status, 200, JSON.stringify(list.body));
     assert.equal(list.body.items.find((v: { id: string }) => v.id === id)?.thumbnail_url, body.thumbnail_url);
+    const updates = (await eventsOf(t, id)).filter((e) => e.type === 'video.updated');
+    assert.deepEqual(
+      updates.map((e) => e.payload.fields),
+      [['thumbnail']],
+    );
     const first = await customKeys(id);
     assert.equal(first.length, 1);
 
