@@ -55,8 +55,9 @@ const getVideo = async (id: string, token?: string) => {
   return res.body;
 };
 
-async function readyVideo(owner: { access_token: string }): Promise<string> {
-  const id = await uploadVideo(t, owner.access_token, clip);
+let titles = 0;
+async function readyVideo(owner: { access_token: string }, title = `Clip ${++titles}`): Promise<string> {
+  const id = await uploadVideo(t, owner.access_token, clip, { title });
   await waitFor(
     'the video to be ready',
     async () => (await getVideo(id, owner.access_token)).status === 'ready',
@@ -104,7 +105,8 @@ const customKeys = async (id: string) =>
 describe('a video thumbnail', () => {
   it('uploaded by the owner is served as a 1280x720 WebP, replaces the last one, and goes back to the poster', async () => {
     const owner = await registerUser(t);
-    const id = await readyVideo(owner);
+    const title = 'Sunset over the harbour';
+    const id = await readyVideo(owner, title);
     const before = await getVideo(id);
     assert.match(before.thumbnail_url, /\/images\/poster\.jpg$/);
 
@@ -124,6 +126,11 @@ describe('a video thumbnail', () => {
     const list = await api(t, 'GET', `/api/v1/channels/${me.body.channel_id}/videos`);
     assert.equal(list.status, 200, JSON.stringify(list.body));
     assert.equal(list.body.items.find((v: { id: string }) => v.id === id)?.thumbnail_url, body.thumbnail_url);
+    // Search answers show it as well (its cache drops on the change).
+    await waitFor('search to show the thumbnail', async () => {
+      const found = await api(t, 'GET', `/api/v1/search?q=${encodeURIComponent(title)}`);
+      return found.body.items?.find((v: { id: string }) => v.id === id)?.thumbnail_url === body.thumbnail_url;
+    });
     const updates = (await eventsOf(t, id)).filter((e) => e.type === 'video.updated');
     assert.deepEqual(
       updates.map((e) => e.payload.fields),

@@ -5,6 +5,7 @@ import {
   HLS_MASTER,
   imagePath,
   mediaUrlBase,
+  mediaUrlScope,
   POSTER_FILE,
   STORYBOARD_VTT_FILE,
   thumbnailUrl,
@@ -88,4 +89,13 @@ export function toVideoDto(v: VideoDetailRow, signer: PlaybackSigner, principal:
 /** A media URL with its token, when it needs one. */
 export function grantedUrl(url: string | null, token: string | undefined): string | null {
   return url && token ? `${url}?token=${token}` : url;
+}
+
+/**
+ * An image URL (a thumbnail or poster) with a playback token, for lists that show videos not everyone
+ * may watch (members-only) and keep their URLs in caches without tokens.
+ */
+export function signedImageUrl(url: string, signer: PlaybackSigner): string {
+  const scope = mediaUrlScope(url);
+  return scope ? `${url}?token=${signer.grant(scope).image}` : url;
 }

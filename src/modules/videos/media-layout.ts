@@ -87,6 +87,14 @@ export const MEDIA_ROUTES_ALL = '/media/videos/*';
 export const mediaUrlBase = (videoId: string, version: number, epoch: number): string =>
   `/media/videos/${videoId}/${version}/e${epoch}`;
 
+const MEDIA_URL = /^\/media\/videos\/([0-9a-f-]{36})\/([1-9][0-9]{0,8})\/e([1-9][0-9]{0,8})\//;
+
+/** The video, version and access epoch a media URL names (as mediaUrlBase writes them), if it is one. */
+export function mediaUrlScope(url: string): { id: string; version: number; epoch: number } | null {
+  const m = MEDIA_URL.exec(url);
+  return m ? { id: m[1]!, version: Number(m[2]), epoch: Number(m[3]) } : null;
+}
+
 /** The `:version` of a media URL. */
 export const VERSION_PARAM = /^[1-9][0-9]{0,8}$/;
 /** The `:epoch` of a media URL: `e` and the access epoch. */
