@@ -1,4 +1,4 @@
-import { imagePath, mediaUrlBase, type PlaybackSigner, POSTER_FILE } from '../videos/index.ts';
+import { type PlaybackSigner, thumbnailUrl } from '../videos/index.ts';
 import { imageUrl } from './images.ts';
 import type { ChannelRow, ChannelVideoRow } from './repo.ts';
 import type { MembershipTier } from './service.ts';
@@ -33,11 +33,10 @@ export function toChannelDto(
  * needs a playback token, as it does when the video itself is fetched.
  */
 export function toChannelVideoDto(v: ChannelVideoRow, signer: PlaybackSigner) {
-  let thumbnail: string | null = null;
-  if (v.playback_version !== null) {
+  let thumbnail = thumbnailUrl(v);
+  if (thumbnail && v.playback_version !== null && v.access_tier > 0) {
     const scope = { id: v.id, version: v.playback_version, epoch: v.access_epoch };
-    const token = v.access_tier > 0 ? `?token=${signer.grant(scope).image}` : '';
-    thumbnail = `${mediaUrlBase(v.id, v.playback_version, v.access_epoch)}/${imagePath(POSTER_FILE)}${token}`;
+    thumbnail = `${thumbnail}?token=${signer.grant(scope).image}`;
   }
   return {
     id: v.id,

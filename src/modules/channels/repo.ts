@@ -156,6 +156,7 @@ export interface ChannelVideoRow {
   duration_s: number | null;
   playback_version: number | null;
   access_epoch: number;
+  thumbnail_key: string | null;
   access_tier: 0 | 1 | 2;
   visibility: 'public' | 'unlisted' | 'private';
   publication: string;
@@ -180,7 +181,7 @@ export async function listChannelVideos(
     : sql``;
   const { rows } = await sql<ChannelVideoRow>`
     select v.id, v.title, (v.media_info->>'durationS')::float8 as duration_s, v.playback_version,
-      v.access_epoch, v.access_tier, v.visibility, v.publication, v.hidden, v.published_at,
+      v.access_epoch, v.thumbnail_key, v.access_tier, v.visibility, v.publication, v.hidden, v.published_at,
       to_char(v.published_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as sort_key,
       coalesce(s.views_total, 0)::bigint as views_count
     from videos v

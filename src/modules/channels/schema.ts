@@ -88,7 +88,10 @@ export const channelVideoDto = z
     id: z.uuid(),
     title: z.string(),
     duration_s: z.number().nullable(),
-    thumbnail_url: z.string().nullable().describe("The video's poster; members-only videos' carry a token"),
+    thumbnail_url: z
+      .string()
+      .nullable()
+      .describe("The video's thumbnail, else its poster; members-only videos' carry a token"),
     views_count: z.number().int(),
     access_tier: z.number().int().min(0).max(2),
     published_at: z.iso.datetime(),

@@ -39,7 +39,15 @@ export const discoveryModule = defineModule({
     let redis: RedisLayer | undefined;
     return {
       service: { tags, recommendations },
-      routes: (http) => discoveryRoutes(http, { db: ctx.db, searchPool, searches, tags, recommendations }),
+      routes: (http) =>
+        discoveryRoutes(http, {
+          db: ctx.db,
+          searchPool,
+          searches,
+          tags,
+          recommendations,
+          signer: ctx.use('videos').tokens,
+        }),
       subscribers: invalidationSubscribers(),
       async start() {
         const url = ctx.config.redisUrl;

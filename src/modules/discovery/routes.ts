@@ -4,6 +4,7 @@ import { DomainError } from '../../platform/errors/domain-error.ts';
 import { principalOf } from '../../platform/http/auth-guard.ts';
 import { problemSchema } from '../../platform/http/errors.ts';
 import { type HttpServer, noContent } from '../../platform/http/server.ts';
+import type { PlaybackSigner } from '../videos/index.ts';
 import type { Recommendations } from './recommendations.ts';
 import {
   myTagsBody,
@@ -19,7 +20,7 @@ import {
 import { type SearchPage, searchKey, searchVideos } from './search.ts';
 import type { SearchCache } from './search-cache.ts';
 import type { SearchPool } from './search-pool.ts';
-import { videoSummaryDto } from './summary.ts';
+import { signSummary, videoSummaryDto } from './summary.ts';
 import type { TagsService, Viewer } from './tags-service.ts';
 
 export interface DiscoveryRouteDeps {
@@ -28,6 +29,7 @@ export interface DiscoveryRouteDeps {
   searches: SearchCache<SearchPage>;
   tags: TagsService;
   recommendations: Recommendations;
+  signer: PlaybackSigner;
 }
 
 const page = z.object({ items: z.array(videoSummaryDto), next_cursor: z.string().nullable() });
@@ -50,7 +52,7 @@ function requireViewer(principal: { userId: string } | null, sessionId: string |
 
 export function discoveryRoutes(
   app: HttpServer,
-  { db, searchPool, searches, tags, recommendations }: DiscoveryRouteDeps,
+  { db, searchPool, searches, tags, recommendations, signer }: DiscoveryRouteDeps,
 ): void {
   app.get('/api/v1/tags', {
     config: { auth: 'public' },
@@ -160,7 +162,9 @@ export function discoveryRoutes(
       },
     },
     handler: async (req) => ({
-      items: await recommendations.recommend(viewerOf(req.principal, req.query.session_id), req.query.limit),
+      items: (
+        await recommendations.recommend(viewerOf(req.principal, req.query.session_id), req.query.limit)
+      ).map((s) => signSummary(s, signer)),
     }),
   });
 
@@ -172,6 +176,9 @@ export function discoveryRoutes(
       querystring: searchQuery,
       response: { 200: page, 400: problemSchema.describe('VALIDATION_FAILED') },
     },
-    handler: async (req) => searches.get(searchKey(req.query), () => searchVideos(db, searchPool, req.query)),
+    handler: async (req) => {
+      const found = await searches.get(searchKey(req.query), () => searchVideos(db, searchPool, req.query));
+      return { ...found, items: found.items.map((s) => signSummary(s, signer)) };
+    },
   });
 }

@@ -1,6 +1,7 @@
 // What lists of videos show (search, recommendations): a summary, small enough to cache by the thousand.
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { type PlaybackSigner, signedImageUrl, thumbnailUrl } from '../videos/index.ts';
 
 export const videoSummaryDto = z
   .object({
@@ -15,6 +16,10 @@ export const videoSummaryDto = z
     published_at: z.iso.datetime().nullable(),
     created_at: z.iso.datetime(),
     views_count: z.number().int(),
+    thumbnail_url: z
+      .string()
+      .nullable()
+      .describe("The video's thumbnail, else its poster; members-only videos' carry a token"),
   })
   .meta({ id: 'VideoSummary' });
 
@@ -23,7 +28,7 @@ export type VideoSummary = z.infer<typeof videoSummaryDto>;
 /** The select list of a summary over `videos v left join video_stats s`. */
 export const summaryColumns = sql`v.id, v.owner_id, v.title, v.tags, v.category, v.language,
   v.access_tier, v.published_at, v.created_at, (v.media_info ->> 'durationS')::float8 as duration_s,
-  coalesce(s.views_total, 0)::int8 as views_count`;
+  coalesce(s.views_total, 0)::int8 as views_count, v.playback_version, v.access_epoch, v.thumbnail_key`;
 
 export interface SummaryRow {
   id: string;
@@ -37,6 +42,9 @@ export interface SummaryRow {
   created_at: Date;
   duration_s: number | null;
   views_count: number;
+  playback_version: number | null;
+  access_epoch: number;
+  thumbnail_key: string | null;
 }
 
 export function toSummary(r: SummaryRow): VideoSummary {
@@ -52,5 +60,14 @@ export function toSummary(r: SummaryRow): VideoSummary {
     published_at: r.published_at?.toISOString() ?? null,
     created_at: r.created_at.toISOString(),
     views_count: r.views_count,
+    // Without a token: summaries are cached; signSummary adds one as they are answered.
+    thumbnail_url: thumbnailUrl(r),
   };
+}
+
+/** A summary as answered: members-only videos' thumbnails carry a playback token, as channels' do. */
+export function signSummary<S extends VideoSummary>(s: S, signer: PlaybackSigner): S {
+  // `?? null`: a summary cached (in Redis) before summaries had thumbnails.
+  const url = s.thumbnail_url ?? null;
+  return { ...s, thumbnail_url: s.access_tier > 0 && url ? signedImageUrl(url, signer) : url };
 }

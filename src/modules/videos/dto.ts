@@ -5,8 +5,10 @@ import {
   HLS_MASTER,
   imagePath,
   mediaUrlBase,
+  mediaUrlScope,
   POSTER_FILE,
   STORYBOARD_VTT_FILE,
+  thumbnailUrl,
 } from './media-layout.ts';
 import type { VideoDetailRow } from './repo.ts';
 import { toProgressEvent } from './topics.ts';
@@ -54,6 +56,7 @@ export function toVideoDto(v: VideoDetailRow, signer: PlaybackSigner, principal:
     thumbnail_time_s: v.thumbnail_time_s,
     // An uploaded image wins over the poster drawn from the video; it is served once images are.
     thumbnail_key: v.thumbnail_key,
+    thumbnail_url: grantedUrl(thumbnailUrl(v), grant?.image),
     created_at: v.created_at.toISOString(),
     ready_at: v.ready_at?.toISOString() ?? null,
     processing: toProgressEvent(v),
@@ -81,4 +84,18 @@ export function toVideoDto(v: VideoDetailRow, signer: PlaybackSigner, principal:
         }
       : null,
   };
+}
+
+/** A media URL with its token, when it needs one. */
+export function grantedUrl(url: string | null, token: string | undefined): string | null {
+  return url && token ? `${url}?token=${token}` : url;
+}
+
+/**
+ * An image URL (a thumbnail or poster) with a playback token, for lists that show videos not everyone
+ * may watch (members-only) and keep their URLs in caches without tokens.
+ */
+export function signedImageUrl(url: string, signer: PlaybackSigner): string {
+  const scope = mediaUrlScope(url);
+  return scope ? `${url}?token=${signer.grant(scope).image}` : url;
 }

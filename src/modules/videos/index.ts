@@ -1,14 +1,17 @@
 // Videos: the catalog's videos, their life cycle and who may watch them. Only this module writes the
 // videos table.
+
+import path from 'node:path';
 import { defineModule, defineSubscriber } from '../../platform/modules/define-module.ts';
 import { userStatusChanged } from '../accounts/index.ts';
-import { publishDueJob, removeMediaJob } from './jobs.ts';
+import { drawThumbnailJob, publishDueJob, removeMediaJob } from './jobs.ts';
 import { PlaybackTokens } from './playback-tokens.ts';
 import { videosRoutes } from './routes.ts';
 import { VideosService } from './service.ts';
+import { VideoThumbnails } from './thumbnails.ts';
 
 export * from './access.ts';
-export type { PlaybackSigner } from './dto.ts';
+export { type PlaybackSigner, signedImageUrl } from './dto.ts';
 export * from './events.ts';
 export * from './lifecycle.ts';
 export { listable } from './listing.ts';
@@ -44,10 +47,19 @@ export const videosModule = defineModule({
   setup(ctx) {
     const tokens = PlaybackTokens.fromSecret(ctx.secret, ctx.config.auth.playbackTokenTtlSeconds);
     const service = new VideosService(ctx.db, tokens, ctx.metrics);
+    const thumbnails = new VideoThumbnails(
+      ctx.db,
+      ctx.store,
+      path.join(ctx.config.media.workDir, 'thumbnails'),
+    );
     return {
       service,
-      routes: (http) => videosRoutes(http, { videos: service, hub: ctx.hub, signer: tokens }),
-      jobs: [removeMediaJob(ctx.store), publishDueJob(() => service.publishing.publishDue())],
+      routes: (http) => videosRoutes(http, { videos: service, thumbnails, hub: ctx.hub, signer: tokens }),
+      jobs: [
+        removeMediaJob(ctx.store),
+        publishDueJob(() => service.publishing.publishDue()),
+        drawThumbnailJob(thumbnails),
+      ],
       subscribers: [
         // A hidden account's videos move to new media URLs and their open streams end; a deleted
         // account's videos are deleted.

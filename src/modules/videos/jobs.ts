@@ -43,3 +43,22 @@ export function publishDueJob(publishDue: () => Promise<number>) {
     handler: async () => ((await publishDue()) > 0 ? 'done' : 'skipped'),
   });
 }
+
+/**
+ * Draws the frame the owner chose as the thumbnail. Enqueued in the edit's transaction, so the edit
+ * answers at once and a process that dies loses nothing; a later choice makes an earlier job skip.
+ */
+export const drawThumbnailJobType = declareJob({
+  name: 'videos.draw_thumbnail',
+  payload: z.object({ video_id: z.uuid(), time_s: z.number().min(0) }),
+  maxAttempts: 5,
+});
+
+export function drawThumbnailJob(thumbnails: {
+  drawFrame(id: string, timeS: number, signal?: AbortSignal): Promise<'done' | 'skipped'>;
+}) {
+  return defineJob({
+    ...drawThumbnailJobType,
+    handler: ({ video_id, time_s }, { signal }) => thumbnails.drawFrame(video_id, time_s, signal),
+  });
+}

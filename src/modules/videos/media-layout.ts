@@ -6,8 +6,11 @@
 //     hls/master.m3u8, hls/<track>/index.m3u8 and its segments
 //     dash/manifest.mpd                (no segments of its own: it points into ../hls/<track>/)
 //     images/poster.jpg, images/thumb_<width>.jpg, images/storyboard.jpg, images/storyboard.vtt
+//   videos/<video id>/thumbnails/custom-<n>.webp   the owner's thumbnail (uploaded, or a chosen frame),
+//                                    kept across versions; a new name per change
 //
 //   /media/videos/<video id>/<version>/e<access epoch>/<path in the version folder>
+//   /media/videos/<video id>/<version>/e<access epoch>/thumbnails/custom-<n>.webp (the video's folder)
 //
 // The access epoch is in the URL, not the key: the URLs change whenever fewer people may watch, so no
 // cache (a CDN's too) serves the new audience what it kept for the old one, while the files stay put.
@@ -53,6 +56,29 @@ export const thumbnailFile = (width: number): string => `thumb_${width}.jpg`;
 export const imagePath = (file: string): string => `${IMAGES_DIR}/${file}`;
 export const isImagePath = (path: string): boolean => path.startsWith(`${IMAGES_DIR}/`);
 
+// The owner's thumbnail lives beside the version folders, so reprocessing keeps it; its URLs go through
+// a version and epoch like every image, so the same access rules and tokens serve it.
+const THUMBNAILS_DIR = 'thumbnails';
+
+/** The key of a new custom thumbnail: a new name each time, so caches may keep each one forever. */
+export const customThumbnailKey = (videoId: string, n: string): string =>
+  `videos/${videoId}/${THUMBNAILS_DIR}/custom-${n}.webp`;
+
+/** A video's poster or custom thumbnail, as a media URL (without its token). */
+export function thumbnailUrl(v: {
+  id: string;
+  playback_version: number | null;
+  access_epoch: number;
+  thumbnail_key: string | null;
+}): string | null {
+  if (v.playback_version === null) return null;
+  const base = mediaUrlBase(v.id, v.playback_version, v.access_epoch);
+  const own = `videos/${v.id}/`;
+  return v.thumbnail_key?.startsWith(own)
+    ? `${base}/${v.thumbnail_key.slice(own.length)}`
+    : `${base}/${imagePath(POSTER_FILE)}`;
+}
+
 /** Media URLs, as a Fastify route: `*` is the path inside the version folder. */
 export const MEDIA_ROUTE = '/media/videos/:id/:version/:epoch/*';
 /** Every media URL (CORS preflight). */
@@ -60,6 +86,14 @@ export const MEDIA_ROUTES_ALL = '/media/videos/*';
 
 export const mediaUrlBase = (videoId: string, version: number, epoch: number): string =>
   `/media/videos/${videoId}/${version}/e${epoch}`;
+
+const MEDIA_URL = /^\/media\/videos\/([0-9a-f-]{36})\/([1-9][0-9]{0,8})\/e([1-9][0-9]{0,8})\//;
+
+/** The video, version and access epoch a media URL names (as mediaUrlBase writes them), if it is one. */
+export function mediaUrlScope(url: string): { id: string; version: number; epoch: number } | null {
+  const m = MEDIA_URL.exec(url);
+  return m ? { id: m[1]!, version: Number(m[2]), epoch: Number(m[3]) } : null;
+}
 
 /** The `:version` of a media URL. */
 export const VERSION_PARAM = /^[1-9][0-9]{0,8}$/;
@@ -91,5 +125,6 @@ export function resolveMediaPath(videoId: string, version: number, path: string)
             : null;
   if (problem) return { ok: false, reason: 'invalid', problem };
   if (path.split('/').some((s) => s.startsWith('.'))) return { ok: false, reason: 'not_media' };
+  if (path.startsWith(`${THUMBNAILS_DIR}/`)) return { ok: true, key: `videos/${videoId}/${path}` };
   return { ok: true, key: mediaKey(versionPrefix(videoId, version), path) };
 }

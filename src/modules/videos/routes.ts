@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { DomainError } from '../../platform/errors/domain-error.ts';
 import { type Principal, principalOf } from '../../platform/http/auth-guard.ts';
 import { problemSchema } from '../../platform/http/errors.ts';
 import { decodeCursor, pageQuery, toPage } from '../../platform/http/pagination.ts';
 import { type HttpServer, noContent } from '../../platform/http/server.ts';
+import { MAX_IMAGE_BYTES } from '../../platform/media/image.ts';
 import type { NotifyHub } from '../../platform/realtime/notify-hub.ts';
 import { sseStreams } from '../../platform/realtime/sse.ts';
 import { type PlaybackSigner, toVideoDto } from './dto.ts';
@@ -11,18 +14,21 @@ import { streamVideoEvents } from './events-stream.ts';
 import type { VideoDetailRow } from './repo.ts';
 import { processingDto, publishBody, videoDto, videoIdParams, videoPage, videoPatch } from './schema.ts';
 import type { VideosService } from './service.ts';
+import type { VideoThumbnails } from './thumbnails.ts';
 import { ownerAccessTopic, toProgressEvent, videoAccessTopic } from './topics.ts';
 
 export interface VideosRouteDeps {
   videos: VideosService;
+  thumbnails: VideoThumbnails;
   hub: NotifyHub;
   signer: PlaybackSigner;
 }
 
 const tags = ['videos'];
 const notFound = problemSchema.describe('VIDEO_NOT_FOUND');
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
 
-export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRouteDeps): void {
+export function videosRoutes(app: HttpServer, { videos, thumbnails, hub, signer }: VideosRouteDeps): void {
   const streams = sseStreams(app);
   /** A video as it is after a change the caller made (read again: with its channel and views). */
   const show = async (id: string, principal: Principal) =>
@@ -59,6 +65,63 @@ export function videosRoutes(app: HttpServer, { videos, hub, signer }: VideosRou
       },
     });
   }
+
+  // The thumbnail travels as the request body itself, typed image/png, image/jpeg or image/webp.
+  app.register(async (plugin) => {
+    const scope = plugin.withTypeProvider<ZodTypeProvider>();
+    // Only pictures: any other type (JSON and text included) is answered 415.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser(
+      IMAGE_TYPES,
+      { parseAs: 'buffer', bodyLimit: MAX_IMAGE_BYTES },
+      (_req, body, done) => done(null, body),
+    );
+    scope.put('/api/v1/videos/:id/thumbnail', {
+      config: { auth: 'user' },
+      bodyLimit: MAX_IMAGE_BYTES,
+      schema: {
+        tags,
+        summary:
+          "Set the video's thumbnail: the picture (PNG, JPEG or WebP, at most 20 MB and 8000 px a side) " +
+          'as the body; stored cropped to 1280x720 (owner or admin)',
+        params: videoIdParams,
+        consumes: IMAGE_TYPES,
+        body: z.any().describe('The picture itself (binary)'),
+        response: {
+          200: videoDto,
+          403: problemSchema.describe('PERMISSION_DENIED'),
+          404: notFound,
+          413: problemSchema.describe('PAYLOAD_TOO_LARGE'),
+          415: problemSchema.describe('UNSUPPORTED_MEDIA_TYPE: not image/png, image/jpeg or image/webp'),
+          422: problemSchema.describe('IMAGE_INVALID'),
+        },
+      },
+      handler: async (req) => {
+        const body = req.body as unknown;
+        if (!Buffer.isBuffer(body)) {
+          throw new DomainError('IMAGE_INVALID', 'Send the picture as the request body', {
+            fields: [{ field: 'thumbnail', message: 'is missing' }],
+          });
+        }
+        await thumbnails.upload(req.params.id, principalOf(req), body);
+        return show(req.params.id, principalOf(req));
+      },
+    });
+  });
+
+  app.delete('/api/v1/videos/:id/thumbnail', {
+    config: { auth: 'user' },
+    schema: {
+      tags,
+      summary: "Remove the video's own thumbnail (uploaded or chosen frame): back to the poster",
+      params: videoIdParams,
+      response: { 200: videoDto, 403: problemSchema.describe('PERMISSION_DENIED'), 404: notFound },
+    },
+    handler: async (req) => {
+      await thumbnails.remove(req.params.id, principalOf(req));
+      return show(req.params.id, principalOf(req));
+    },
+  });
 
   app.delete('/api/v1/videos/:id', {
     config: { auth: 'user' },

@@ -66,6 +66,10 @@ export const videoDto = z
     views_count: z.number().int(),
     thumbnail_time_s: z.number().nullable().describe('The frame chosen as its still, if one was'),
     thumbnail_key: z.string().nullable().describe('An uploaded still, if one was'),
+    thumbnail_url: z
+      .string()
+      .nullable()
+      .describe('The thumbnail (uploaded or chosen frame), else the poster; null until playable'),
     created_at: z.iso.datetime(),
     ready_at: z.iso.datetime().nullable(),
     processing: processingDto,

@@ -8,11 +8,13 @@ import type { Db, DbOrTx, Tx } from '../../platform/db/database.ts';
 import { DomainError } from '../../platform/errors/domain-error.ts';
 import { emit } from '../../platform/events/emit.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
+import { enqueue } from '../../platform/jobs/enqueue.ts';
 import type { Metrics } from '../../platform/observability/metrics.ts';
 import { publish } from '../../platform/realtime/notify-hub.ts';
 import { canManage, canSee, tierDecision } from './access.ts';
 import { VideoDeletion } from './deletion.ts';
 import { videoReprocessRequested, videoUpdated, videoVisibilityChanged } from './events.ts';
+import { drawThumbnailJobType } from './jobs.ts';
 import type { PlaybackTokens } from './playback-tokens.ts';
 import { ProcessingRuns } from './processing-runs.ts';
 import { VideoPublishing } from './publishing.ts';
@@ -214,6 +216,10 @@ export class VideosService {
       if (changed.length === 0) return video;
       const patch = Object.fromEntries(changed.map((k) => [k, edit[k]])) as VideoPatch;
       const updated = await save(tx, video, patch);
+      if (patch.thumbnail_time_s !== undefined && patch.thumbnail_time_s !== null) {
+        // Drawn by a job: the frame is read from the source, which takes longer than a request should.
+        await enqueue(tx, drawThumbnailJobType, { video_id: id, time_s: patch.thumbnail_time_s });
+      }
       const ref = { video_id: id, owner_id: video.owner_id };
       const fields = changed.filter((k) => k !== 'visibility' && k !== 'access_tier');
       if (fields.length > 0) {
