@@ -75,11 +75,18 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'seed') {
     // The platform runs here for the time of the seed, on a port of its own.
-    const app = await startApp({ ...config, http: { ...config.http, port: 0 } }, { role: 'all', logger });
+    // Its own requests are not news: warnings only, unless LOG_LEVEL says otherwise.
+    const quiet = process.env.LOG_LEVEL
+      ? logger
+      : createLogger('warn', 'vireo', { format: config.log.format });
+    const app = await startApp(
+      { ...config, http: { ...config.http, port: 0 } },
+      { role: 'all', logger: quiet },
+    );
     try {
       const { seedCatalog } = await import('./cli/seed.ts');
       const { SEED_PASSWORDS } = await import('./cli/seed-data.ts');
-      const summary = await seedCatalog(app, logger);
+      const summary = await seedCatalog(app, { progress: (line) => console.log(line) });
       console.log(
         `seeded: ${summary.users} accounts, ${summary.tags} tags, ${summary.videos.made} videos made, ` +
           `${summary.videos.found} already there\n` +

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { seedCatalog } from '../src/cli/seed.ts';
 import { SEED_CREATORS, SEED_TAGS } from '../src/cli/seed-data.ts';
-import { createLogger } from '../src/platform/observability/logger.ts';
 import { api, startTestApp, type TestApp } from './helpers/app.ts';
 
 describe('vireo seed', () => {
@@ -27,8 +26,7 @@ describe('vireo seed', () => {
   }
 
   it('makes accounts, channels, tags and processed videos, and a second run changes nothing', async () => {
-    const logger = createLogger('silent');
-    const first = await seedCatalog(t.app, logger, { videosPerCreator: 1 });
+    const first = await seedCatalog(t.app, { videosPerCreator: 1 });
     assert.equal(first.users, 1 + SEED_CREATORS.length);
     assert.equal(first.tags, SEED_TAGS.length);
     assert.equal(first.videos.made, SEED_CREATORS.length);
@@ -36,7 +34,7 @@ describe('vireo seed', () => {
     assert.equal(before.tags.length, SEED_TAGS.length);
     for (const c of SEED_CREATORS) assert.deepEqual(before.channels[c.username], [c.videos[0]!.title]);
 
-    const second = await seedCatalog(t.app, logger, { videosPerCreator: 1 });
+    const second = await seedCatalog(t.app, { videosPerCreator: 1 });
     assert.deepEqual(second, { users: 0, tags: 0, videos: { made: 0, found: SEED_CREATORS.length } });
     assert.deepEqual(await catalog(), before);
 

@@ -11,7 +11,6 @@ import type { App } from '../app.ts';
 import { tagSlug } from '../modules/videos/index.ts';
 import { DomainError } from '../platform/errors/domain-error.ts';
 import { mediaTools } from '../platform/media/tools.ts';
-import type { Logger } from '../platform/observability/logger.ts';
 import { SEED_ADMIN, SEED_CREATORS, SEED_PASSWORDS, SEED_TAGS, type SeedVideo } from './seed-data.ts';
 
 const run = promisify(execFile);
@@ -116,10 +115,10 @@ const languageOf = (title: string) =>
 
 export async function seedCatalog(
   app: App,
-  logger: Logger,
-  /** `videosPerCreator`: fewer videos (tests). */
-  opts: { videosPerCreator?: number } = {},
+  /** `progress`: told each step; `videosPerCreator`: fewer videos (tests). */
+  opts: { progress?: (line: string) => void; videosPerCreator?: number } = {},
 ): Promise<SeedSummary> {
+  const progress = opts.progress ?? (() => {});
   const base = app.url!;
   const summary: SeedSummary = { users: 0, tags: 0, videos: { made: 0, found: 0 } };
 
@@ -194,10 +193,11 @@ export async function seedCatalog(
         });
         pending.push({ client, id });
         summary.videos.made++;
-        logger.info({ title: video.title, creator: creator.username }, 'seed: video uploaded');
+        progress(`uploaded "${video.title}" (${creator.username})`);
       }
     }
     // The pipeline makes them watchable; they publish themselves as they become playable.
+    if (pending.length) progress(`processing ${pending.length} videos…`);
     const deadline = Date.now() + 10 * 60_000;
     for (const { client, id } of pending) {
       for (;;) {
