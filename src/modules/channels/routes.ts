@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DomainError } from '../../platform/errors/domain-error.ts';
 import { principalOf } from '../../platform/http/auth-guard.ts';
 import { problemSchema } from '../../platform/http/errors.ts';
+import { etagOf, isNotModified } from '../../platform/http/etag.ts';
 import { decodeCursor, toPage } from '../../platform/http/pagination.ts';
 import { type HttpServer, noContent } from '../../platform/http/server.ts';
 import { MAX_IMAGE_BYTES } from '../../platform/media/image.ts';
@@ -37,16 +37,6 @@ const tags = ['channels'];
 const notFound = problemSchema.describe('CHANNEL_NOT_FOUND');
 const denied = problemSchema.describe('PERMISSION_DENIED: neither the owner nor an administrator');
 const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
-
-/** Whether If-None-Match names this entity tag (a list of tags, weak ones or `*`). */
-function matches(header: string | string[] | undefined, etag: string): boolean {
-  if (!header) return false;
-  const tags = [header]
-    .flat()
-    .flatMap((h) => h.split(','))
-    .map((t) => t.trim().replace(/^W\//, ''));
-  return tags.includes(etag) || tags.includes('*');
-}
 
 export function channelsRoutes(
   app: HttpServer,
@@ -87,9 +77,7 @@ export function channelsRoutes(
         items: page.items.map((v) => toChannelVideoDto(v, signer)),
         next_cursor: page.next_cursor,
       };
-      const etag = `"${createHash('sha1').update(JSON.stringify(body)).digest('base64url')}"`;
-      reply.header('etag', etag).header('cache-control', 'no-cache');
-      if (matches(req.headers['if-none-match'], etag)) return reply.status(304).send(undefined);
+      if (isNotModified(req, reply, etagOf(body))) return reply.status(304).send(undefined);
       return body;
     },
   });

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DomainError } from '../../platform/errors/domain-error.ts';
 import { type Principal, principalOf } from '../../platform/http/auth-guard.ts';
 import { problemSchema } from '../../platform/http/errors.ts';
+import { etagOf, isNotModified } from '../../platform/http/etag.ts';
 import { decodeCursor, pageQuery, toPage } from '../../platform/http/pagination.ts';
 import { type HttpServer, noContent } from '../../platform/http/server.ts';
 import { MAX_IMAGE_BYTES } from '../../platform/media/image.ts';
@@ -179,11 +179,8 @@ export function videosRoutes(app: HttpServer, { videos, thumbnails, hub, signer 
       const rows = await videos.listOwned(principal.userId, { limit, beforeId });
       const page = toPage(rows, limit, (v) => [v.id]);
       // The ETag follows the rows, not the body: playback tokens in the body are fresh each time.
-      const etag = `"${createHash('sha1')
-        .update(JSON.stringify([page.next_cursor, page.items.map(versionOf)]))
-        .digest('base64url')}"`;
-      reply.header('etag', etag).header('cache-control', 'private, no-cache');
-      if (req.headers['if-none-match'] === etag) return reply.status(304).send(undefined);
+      const etag = etagOf([page.next_cursor, page.items.map(versionOf)]);
+      if (isNotModified(req, reply, etag, 'private, no-cache')) return reply.status(304).send(undefined);
       return {
         items: page.items.map((v) => toVideoDto(v, signer, principal)),
         next_cursor: page.next_cursor,
@@ -201,9 +198,7 @@ export function videosRoutes(app: HttpServer, { videos, thumbnails, hub, signer 
     },
     handler: async (req, reply) => {
       const body = toProgressEvent(await videos.viewable(req.params.id, req.principal));
-      const etag = `"${createHash('sha1').update(JSON.stringify(body)).digest('base64url')}"`;
-      reply.header('etag', etag).header('cache-control', 'no-cache');
-      if (req.headers['if-none-match'] === etag) return reply.status(304).send(undefined);
+      if (isNotModified(req, reply, etagOf(body))) return reply.status(304).send(undefined);
       return body;
     },
   });
