@@ -55,7 +55,6 @@ export function toVideoDto(v: VideoDetailRow, signer: PlaybackSigner, principal:
     views_count: v.views_count,
     thumbnail_time_s: v.thumbnail_time_s,
     // An uploaded image wins over the poster drawn from the video; it is served once images are.
-    thumbnail_key: v.thumbnail_key,
     thumbnail_url: grantedUrl(thumbnailUrl(v), grant?.image),
     created_at: v.created_at.toISOString(),
     ready_at: v.ready_at?.toISOString() ?? null,

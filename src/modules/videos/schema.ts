@@ -65,7 +65,6 @@ export const videoDto = z
     moderation_reason: z.string().nullable().optional().describe('Owner and admins only'),
     views_count: z.number().int(),
     thumbnail_time_s: z.number().nullable().describe('The frame chosen as its still, if one was'),
-    thumbnail_key: z.string().nullable().describe('An uploaded still, if one was'),
     thumbnail_url: z
       .string()
       .nullable()
