@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { uuidv7 } from 'uuidv7';
 import { videoUpdated } from '../src/modules/videos/index.ts';
 import { verifySignature } from '../src/modules/webhooks/index.ts';
@@ -226,6 +227,50 @@ describe('webhooks', () => {
     // Other tests count the copies of their events: the instance endpoint would add one.
     const gone = await api(t, 'DELETE', `/api/v1/webhooks/endpoints/${instance.id}`, { token: adminToken });
     assert.equal(gone.status, 204);
+  });
+
+  it('sends nothing to the endpoints of a hidden account, and sends again once it is restored', async () => {
+    const carol = await registerUser(t);
+    const carols = await createEndpoint(carol.access_token, {
+      url: `${receiver.url}?who=carol`,
+      event_types: ['video.published'],
+    });
+    // Made in the same step as any of carol's: once the instance endpoint has an event, carol's would too.
+    const barrier = await createEndpoint(adminToken, {
+      url: `${receiver.url}?who=barrier`,
+      event_types: ['video.published'],
+      scope: 'instance',
+    });
+    const carolsDeliveries = async () => {
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from webhook_deliveries
+        where endpoint_id = ${carols.id}`.execute(t.app.database.db);
+      return rows[0]!.n;
+    };
+    try {
+      const hide = await api(t, 'PUT', `/api/v1/admin/users/${carol.id}/hide`, {
+        token: adminToken,
+        body: {},
+      });
+      assert.equal(hide.status, 200, JSON.stringify(hide.body));
+      const whileHidden = await publish(carol.id);
+      await waitFor('the barrier delivery', () =>
+        hooksFor(whileHidden).some((h) => h.url.endsWith('who=barrier')),
+      );
+      assert.equal(await carolsDeliveries(), 0);
+
+      const restore = await api(t, 'PUT', `/api/v1/admin/users/${carol.id}/restore`, {
+        token: adminToken,
+        body: {},
+      });
+      assert.equal(restore.status, 200, JSON.stringify(restore.body));
+      const afterRestore = await publish(carol.id);
+      await waitFor("carol's delivery", () =>
+        hooksFor(afterRestore).some((h) => h.url.endsWith('who=carol')),
+      );
+    } finally {
+      // Other tests count what instance endpoints receive.
+      await api(t, 'DELETE', `/api/v1/webhooks/endpoints/${barrier.id}`, { token: adminToken });
+    }
   });
 
   it('rotates the secret: the new one verifies, the old one still does for a while', async () => {

@@ -1,5 +1,5 @@
 // SQL for webhook endpoints, deliveries and attempts; the only code that writes these tables.
-import type { Generated, Selectable } from 'kysely';
+import { type Generated, type Selectable, sql } from 'kysely';
 import type { DbOrTx } from '../../platform/db/database.ts';
 
 type EndpointTable = {
@@ -124,7 +124,10 @@ export async function deleteEndpoint(db: DbOrTx, id: string): Promise<void> {
   await q(db).deleteFrom('webhook_endpoints').where('id', '=', id).execute();
 }
 
-/** Enabled endpoints that asked for `type` and may hear about `ownerId`'s videos, made before the event. */
+/**
+ * Enabled endpoints of active accounts that asked for `type` and may hear about `ownerId`'s videos, made
+ * before the event.
+ */
 export async function matchingEndpoints(
   db: DbOrTx,
   type: string,
@@ -142,6 +145,9 @@ export async function matchingEndpoints(
         : eb('scope', '=', 'instance'),
     )
     .where('created_at', '<=', occurredAt)
+    // A hidden or deleted account's endpoints hear nothing (users: read here, owned by accounts).
+    .where(sql<boolean>`exists (select 1 from users u
+      where u.id = webhook_endpoints.owner_id and u.status = 'active')`)
     .execute();
   return rows.map((r) => r.id);
 }
