@@ -7,11 +7,19 @@ import { type AccountsService, accountsModule } from './modules/accounts/index.t
 import { adminModule } from './modules/admin/index.ts';
 import { auditModule } from './modules/audit/index.ts';
 import { channelsModule } from './modules/channels/index.ts';
+import { collectionsModule } from './modules/collections/index.ts';
+import { commentsModule } from './modules/comments/index.ts';
 import { discoveryModule } from './modules/discovery/index.ts';
+import { feedsModule } from './modules/feeds/index.ts';
+import { likesModule } from './modules/likes/index.ts';
+import { notificationsModule } from './modules/notifications/index.ts';
 import { playbackModule } from './modules/playback/index.ts';
+import { socialModule } from './modules/social/index.ts';
 import { transcodingModule } from './modules/transcoding/index.ts';
+import { trendingModule } from './modules/trending/index.ts';
 import { uploadsModule } from './modules/uploads/index.ts';
 import { type VideosService, videosModule } from './modules/videos/index.ts';
+import { viewingModule } from './modules/viewing/index.ts';
 import { viewsModule } from './modules/views/index.ts';
 import { webhooksModule } from './modules/webhooks/index.ts';
 import { createDatabase, type Database } from './platform/db/database.ts';
@@ -54,6 +62,14 @@ export const MODULES: ModuleDefinition[] = [
   playbackModule,
   viewsModule,
   discoveryModule,
+  socialModule,
+  commentsModule,
+  likesModule,
+  collectionsModule,
+  viewingModule,
+  notificationsModule,
+  trendingModule,
+  feedsModule,
   webhooksModule,
   adminModule,
 ];

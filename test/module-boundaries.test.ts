@@ -35,6 +35,21 @@ export const TABLE_OWNERS: Record<string, string> = {
   webhook_attempts: 'webhooks',
   tags: 'discovery',
   tag_preferences: 'discovery',
+  follows: 'social',
+  user_follow_counts: 'social',
+  comments: 'comments',
+  video_comment_counts: 'comments',
+  likes: 'likes',
+  like_counts: 'likes',
+  user_like_counts: 'likes',
+  collections: 'collections',
+  collection_items: 'collections',
+  viewer_states: 'viewing',
+  notifications: 'notifications',
+  notification_settings: 'notifications',
+  push_subscriptions: 'notifications',
+  trending_videos: 'trending',
+  trending_tags: 'trending',
 };
 
 interface SourceFile {

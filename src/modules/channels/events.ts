@@ -22,4 +22,18 @@ export const channelDeleted = defineEvent({
   payload: z.object({ ...ref }),
 });
 
+/**
+ * A viewer's membership changed: tier 1 = subscriber (free), 2 = premium, null = none. Emitted by
+ * `setMembership` only when the tier really changed; aggregate: the channel.
+ */
+export const channelMembershipChanged = defineEvent({
+  type: 'channel.membership_changed',
+  payload: z.object({
+    ...ref,
+    user_id: z.uuid(),
+    tier_before: z.union([z.literal(1), z.literal(2)]).nullable(),
+    tier: z.union([z.literal(1), z.literal(2)]).nullable(),
+  }),
+});
+
 export const CHANNEL_EVENTS = [channelCreated, channelUpdated, channelDeleted] as const;

@@ -128,25 +128,37 @@ export async function membershipTier(db: DbOrTx, channelId: string, userId: stri
   return row?.tier ?? 0;
 }
 
+/**
+ * Sets (tier 1 or 2) or ends (null) a membership and answers the tier it had before; the row is locked
+ * first, so concurrent changes of one membership queue and each sees the tier the last one left.
+ */
 export async function setMembership(
   db: DbOrTx,
   channelId: string,
   userId: string,
   tier: 1 | 2 | null,
-): Promise<void> {
+): Promise<1 | 2 | null> {
+  const before = await q(db)
+    .selectFrom('channel_memberships')
+    .select('tier')
+    .where('channel_id', '=', channelId)
+    .where('user_id', '=', userId)
+    .forUpdate()
+    .executeTakeFirst();
   if (tier === null) {
     await q(db)
       .deleteFrom('channel_memberships')
       .where('channel_id', '=', channelId)
       .where('user_id', '=', userId)
       .execute();
-    return;
+  } else {
+    await q(db)
+      .insertInto('channel_memberships')
+      .values({ channel_id: channelId, user_id: userId, tier })
+      .onConflict((oc) => oc.columns(['channel_id', 'user_id']).doUpdateSet({ tier, updated_at: sql`now()` }))
+      .execute();
   }
-  await q(db)
-    .insertInto('channel_memberships')
-    .values({ channel_id: channelId, user_id: userId, tier })
-    .onConflict((oc) => oc.columns(['channel_id', 'user_id']).doUpdateSet({ tier, updated_at: sql`now()` }))
-    .execute();
+  return (before?.tier as 1 | 2 | undefined) ?? null;
 }
 
 /** One video of a channel's public list. */

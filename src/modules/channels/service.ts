@@ -12,7 +12,7 @@ import { ImageError, renderImage } from '../../platform/media/image.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import { type NotifyHub, publish } from '../../platform/realtime/notify-hub.ts';
 import type { ObjectStore } from '../../platform/storage/object-store.ts';
-import { channelCreated, channelDeleted, channelUpdated } from './events.ts';
+import { channelCreated, channelDeleted, channelMembershipChanged, channelUpdated } from './events.ts';
 import { handleCandidates, handleFrom } from './handles.ts';
 import { IMAGE_KINDS, type ImageKind, imageFileName, imageKey } from './images.ts';
 import { OwnerChannels } from './owner-channels.ts';
@@ -114,9 +114,31 @@ export class ChannelsService {
     return repo.membershipTier(this.deps.db, channelId, userId);
   }
 
-  /** Sets (tier 1 subscriber, 2 premium) or ends (null) a membership, in the caller's transaction. */
-  setMembership(tx: Tx, channelId: string, userId: string, tier: 1 | 2 | null): Promise<void> {
-    return repo.setMembership(tx, channelId, userId, tier);
+  /**
+   * Sets (tier 1 subscriber, 2 premium) or ends (null) a membership, in the caller's transaction, and
+   * emits `channel.membership_changed` when the tier changed. Answers the tier before.
+   */
+  async setMembership(tx: Tx, channelId: string, userId: string, tier: 1 | 2 | null): Promise<1 | 2 | null> {
+    const before = await repo.setMembership(tx, channelId, userId, tier);
+    if (before !== tier) {
+      const channel = await repo.findById(tx, channelId);
+      if (channel) {
+        await emit(
+          tx,
+          channelMembershipChanged.create({
+            aggregateId: channelId,
+            payload: {
+              channel_id: channelId,
+              owner_id: channel.owner_id,
+              user_id: userId,
+              tier_before: before,
+              tier,
+            },
+          }),
+        );
+      }
+    }
+    return before;
   }
 
   /** A channel the caller may see: one whose owner is hidden or deleted exists for admins only. */

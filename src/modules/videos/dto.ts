@@ -26,7 +26,20 @@ export interface PlaybackSigner {
 }
 
 /** A video as the API shows it to `principal`; what moderators decided only to its owner and admins. */
-export function toVideoDto(v: VideoDetailRow, signer: PlaybackSigner, principal: Principal | null) {
+/** What the viewing module adds for a signed-in viewer (VideosService.extendAnswer). */
+export interface ViewerState {
+  liked: boolean;
+  bookmarked: boolean;
+  progress_s: number | null;
+  completed: boolean;
+}
+
+export function toVideoDto(
+  v: VideoDetailRow,
+  signer: PlaybackSigner,
+  principal: Principal | null,
+  viewer: ViewerState | null = null,
+) {
   const info = v.media_info;
   // Players resolve a playlist's relative URIs to URLs of the same version and access epoch.
   const base = v.playback_version === null ? null : mediaUrlBase(v.id, v.playback_version, v.access_epoch);
@@ -53,6 +66,12 @@ export function toVideoDto(v: VideoDetailRow, signer: PlaybackSigner, principal:
     access_tier: v.access_tier,
     ...(canManage(v, principal) ? { hidden: v.hidden, moderation_reason: v.moderation_reason } : {}),
     views_count: v.views_count,
+    likes_count: v.likes_count,
+    comments_count: v.comments_count,
+    comments_enabled: v.comments_enabled,
+    viewer: principal
+      ? (viewer ?? { liked: false, bookmarked: false, progress_s: null, completed: false })
+      : null,
     thumbnail_time_s: v.thumbnail_time_s,
     // An uploaded image wins over the poster drawn from the video; it is served once images are.
     thumbnail_url: grantedUrl(thumbnailUrl(v), grant?.image),

@@ -11,7 +11,7 @@ import { VideosService } from './service.ts';
 import { VideoThumbnails } from './thumbnails.ts';
 
 export * from './access.ts';
-export { type PlaybackSigner, signedImageUrl } from './dto.ts';
+export { type PlaybackSigner, signedImageUrl, type ViewerState } from './dto.ts';
 export * from './events.ts';
 export * from './lifecycle.ts';
 export { listable } from './listing.ts';

@@ -67,6 +67,8 @@ type VideosTable = {
   thumbnail_key: string | null;
   processing_job_id: string | null;
   processing_emitted_at: Date | null;
+  /** The owner's switch: false turns comments off (the comments module reads it). */
+  comments_enabled: Generated<boolean>;
 };
 
 export type VideosTables = { videos: VideosTable };
@@ -78,10 +80,15 @@ export type VideoAccessRow = VideoRow & { owner_status: OwnerStatus };
 /** The owner's account, read (never written) here; the accounts module owns the table. */
 type OwnersTables = { users: { id: string; status: OwnerStatus } };
 
-/** Read (never written) here: the owner's channel (channels module) and view counts (views module). */
+/**
+ * Read (never written) here: the owner's channel (channels module), view counts (views module), like
+ * counts (likes module) and comment counts (comments module).
+ */
 type CatalogReadTables = {
   channels: { id: string; owner_id: string; handle: string; name: string };
   video_stats: { video_id: string; views_total: number | string };
+  like_counts: { target_type: string; target_id: string; likes: number | string };
+  video_comment_counts: { video_id: string; comments: number | string };
 };
 
 /** A video as the catalog shows it: with its channel and its view count. */
@@ -90,6 +97,8 @@ export type VideoDetailRow = VideoAccessRow & {
   channel_handle: string | null;
   channel_name: string | null;
   views_count: number;
+  likes_count: number;
+  comments_count: number;
 };
 
 /** Videos with their owner's status, channel and views, under alias `videos`. */
@@ -100,6 +109,10 @@ export function detailQuery(db: DbOrTx) {
     .innerJoin('users', 'users.id', 'videos.owner_id')
     .leftJoin('channels', 'channels.owner_id', 'videos.owner_id')
     .leftJoin('video_stats', 'video_stats.video_id', 'videos.id')
+    .leftJoin('like_counts', (join) =>
+      join.onRef('like_counts.target_id', '=', 'videos.id').on('like_counts.target_type', '=', 'video'),
+    )
+    .leftJoin('video_comment_counts', 'video_comment_counts.video_id', 'videos.id')
     .selectAll('videos')
     .select([
       'users.status as owner_status',
@@ -107,6 +120,8 @@ export function detailQuery(db: DbOrTx) {
       'channels.handle as channel_handle',
       'channels.name as channel_name',
       sql<number>`coalesce(video_stats.views_total, 0)::int8`.as('views_count'),
+      sql<number>`coalesce(like_counts.likes, 0)::int8`.as('likes_count'),
+      sql<number>`coalesce(video_comment_counts.comments, 0)::int8`.as('comments_count'),
     ]);
 }
 
@@ -119,12 +134,24 @@ export async function listOwned(
   let query = detailQuery(db).where('videos.owner_id', '=', ownerId);
   if (page.beforeId) query = query.where('videos.id', '<', page.beforeId);
   const rows = await query.orderBy('videos.id', 'desc').limit(page.limit).execute();
-  return rows.map((row) => ({ ...row, views_count: Number(row.views_count) }));
+  return rows.map(withCounts);
 }
 
 export async function findVideoDetail(db: DbOrTx, id: string): Promise<VideoDetailRow | undefined> {
   const row = await detailQuery(db).where('videos.id', '=', id).executeTakeFirst();
-  return row && { ...row, views_count: Number(row.views_count) };
+  return row && withCounts(row);
+}
+
+/** bigint counts arrive as strings. */
+function withCounts<R extends { views_count: number; likes_count: number; comments_count: number }>(
+  row: R,
+): R {
+  return {
+    ...row,
+    views_count: Number(row.views_count),
+    likes_count: Number(row.likes_count),
+    comments_count: Number(row.comments_count),
+  };
 }
 
 const q = (db: DbOrTx) => db.withTables<VideosTables>();

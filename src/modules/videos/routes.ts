@@ -32,7 +32,7 @@ export function videosRoutes(app: HttpServer, { videos, thumbnails, hub, signer 
   const streams = sseStreams(app);
   /** A video as it is after a change the caller made (read again: with its channel and views). */
   const show = async (id: string, principal: Principal) =>
-    toVideoDto(await videos.detail(id), signer, principal);
+    toVideoDto(await videos.detail(id), signer, principal, await videos.viewerStateOf(principal, id));
 
   app.get('/api/v1/videos/:id', {
     config: { auth: 'optional' },
@@ -42,8 +42,10 @@ export function videosRoutes(app: HttpServer, { videos, thumbnails, hub, signer 
       params: videoIdParams,
       response: { 200: videoDto, 404: notFound },
     },
-    handler: async (req) =>
-      toVideoDto(await videos.watchable(req.params.id, req.principal), signer, req.principal),
+    handler: async (req) => {
+      const video = await videos.watchable(req.params.id, req.principal);
+      return toVideoDto(video, signer, req.principal, await videos.viewerStateOf(req.principal, video.id));
+    },
   });
 
   // PUT and PATCH alike take any of the editable fields and leave the others as they are.
@@ -249,6 +251,8 @@ const versionOf = (v: VideoDetailRow) => [
   v.id,
   v.updated_at.toISOString(),
   v.views_count,
+  v.likes_count,
+  v.comments_count,
   v.channel_handle,
   v.channel_name,
 ];

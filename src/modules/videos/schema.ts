@@ -40,6 +40,15 @@ export const processingDto = z
   })
   .meta({ id: 'VideoProcessing' });
 
+export const viewerStateDto = z
+  .object({
+    liked: z.boolean(),
+    bookmarked: z.boolean().describe("In any of the viewer's collections (Watch later included)"),
+    progress_s: z.number().nullable().describe('Where the viewer stopped watching, in seconds'),
+    completed: z.boolean(),
+  })
+  .meta({ id: 'ViewerState' });
+
 export const videoDto = z
   .object({
     id: z.uuid(),
@@ -64,6 +73,12 @@ export const videoDto = z
     hidden: z.boolean().optional().describe('Hidden by a moderator (owner and admins only)'),
     moderation_reason: z.string().nullable().optional().describe('Owner and admins only'),
     views_count: z.number().int(),
+    likes_count: z.number().int(),
+    comments_count: z.number().int().describe('Comments and replies, deleted ones not counted'),
+    comments_enabled: z.boolean().describe('False when the owner turned comments off'),
+    viewer: viewerStateDto
+      .nullable()
+      .describe('What the signed-in caller did with this video; null for an anonymous caller'),
     thumbnail_time_s: z.number().nullable().describe('The frame chosen as its still, if one was'),
     thumbnail_url: z
       .string()

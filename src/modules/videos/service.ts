@@ -13,6 +13,7 @@ import type { Metrics } from '../../platform/observability/metrics.ts';
 import { publish } from '../../platform/realtime/notify-hub.ts';
 import { canManage, canSee, tierDecision } from './access.ts';
 import { VideoDeletion } from './deletion.ts';
+import type { ViewerState } from './dto.ts';
 import { videoReprocessRequested, videoUpdated, videoVisibilityChanged } from './events.ts';
 import { drawThumbnailJobType } from './jobs.ts';
 import type { PlaybackTokens } from './playback-tokens.ts';
@@ -40,6 +41,22 @@ export class VideosService {
     this.publishing = new VideoPublishing(db);
     this.runs = new ProcessingRuns(db, this.publishing, metrics);
     this.deletion = new VideoDeletion(db);
+  }
+
+  private viewerStates?: (userId: string, videoId: string) => Promise<ViewerState | null>;
+
+  /**
+   * The viewing module (built later) tells a video's answer what its signed-in viewer did with it
+   * (liked, bookmarked, progress); without it, the answer shows a blank state.
+   */
+  provideViewerStates(source: (userId: string, videoId: string) => Promise<ViewerState | null>): void {
+    this.viewerStates = source;
+  }
+
+  /** The caller's state for the video's answer; null for an anonymous caller. */
+  async viewerStateOf(principal: Principal | null, videoId: string): Promise<ViewerState | null> {
+    if (!principal || !this.viewerStates) return null;
+    return this.viewerStates(principal.userId, videoId);
   }
 
   /**

@@ -1,0 +1,11 @@
+// comments: see docs/architecture.md (Community).
+import { defineModule } from '../../platform/modules/define-module.ts';
+
+export * from './events.ts';
+
+export const commentsModule = defineModule({
+  name: 'comments',
+  setup() {
+    return {};
+  },
+});

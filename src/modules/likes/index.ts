@@ -1,0 +1,11 @@
+// likes: see docs/architecture.md (Community).
+import { defineModule } from '../../platform/modules/define-module.ts';
+
+export * from './events.ts';
+
+export const likesModule = defineModule({
+  name: 'likes',
+  setup() {
+    return {};
+  },
+});
