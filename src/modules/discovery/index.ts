@@ -12,7 +12,14 @@ import { SearchPool } from './search-pool.ts';
 import { TagsService } from './tags-service.ts';
 
 export { Recommendations } from './recommendations.ts';
-export type { VideoSummary } from './summary.ts';
+export {
+  type SummaryRow,
+  signSummary,
+  summaryColumns,
+  toSummary,
+  type VideoSummary,
+  videoSummaryDto,
+} from './summary.ts';
 export { MAX_PREFERRED_TAGS, type TagRow, TagsService } from './tags-service.ts';
 
 export interface DiscoveryService {
