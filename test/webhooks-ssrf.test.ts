@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { uuidv7 } from 'uuidv7';
-import { isForbiddenAddress } from '../src/modules/webhooks/address-policy.ts';
+import { isForbiddenAddress } from '../src/platform/http/outbound-address.ts';
 import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { publishVideo } from './helpers/events.ts';
 import { assertProblem } from './helpers/problems.ts';

@@ -5,10 +5,15 @@ import type { Db, Tx } from '../../platform/db/database.ts';
 import { DomainError } from '../../platform/errors/domain-error.ts';
 import type { DeliveredEvent } from '../../platform/events/event.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
+import {
+  AddressRefusedError,
+  type ResolvedAddress,
+  resolvePublicAddress,
+} from '../../platform/http/outbound-address.ts';
+import { type SendResult, send } from '../../platform/http/outbound-post.ts';
 import type { JobOutcome } from '../../platform/jobs/definition.ts';
 import { enqueue } from '../../platform/jobs/enqueue.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
-import { resolveEndpoint } from './address-policy.ts';
 import { deliverWebhook } from './jobs.ts';
 import {
   type AttemptRow,
@@ -30,7 +35,6 @@ import {
 import { nextAttemptAt } from './retry-schedule.ts';
 import type { CreateEndpointInput, UpdateEndpointInput } from './schema.ts';
 import { WEBHOOK_EVENT_TYPES } from './schema.ts';
-import { type SendResult, send } from './sender.ts';
 import { newSecret, signatureHeader } from './signature.ts';
 
 const DAY_MS = 86_400_000;
@@ -213,7 +217,7 @@ export class WebhooksService {
 
   private async post(endpoint: EndpointRow, delivery: DeliveryRow): Promise<SendResult> {
     const started = performance.now();
-    let to: Awaited<ReturnType<typeof resolveEndpoint>>;
+    let to: ResolvedAddress;
     try {
       // Checked again at each attempt: the name may resolve elsewhere since the endpoint was made.
       to = await resolveEndpoint(endpoint.url, this.opts.allowPrivateNetworks);
@@ -258,6 +262,18 @@ export class WebhooksService {
       );
     }
     return result;
+  }
+}
+
+/** The address to deliver to, once checked; WEBHOOK_URL_FORBIDDEN for a URL webhooks may not reach. */
+async function resolveEndpoint(url: string, allowPrivate: boolean): Promise<ResolvedAddress> {
+  try {
+    return await resolvePublicAddress(url, { allowPrivate });
+  } catch (err) {
+    if (!(err instanceof AddressRefusedError)) throw err;
+    throw new DomainError('WEBHOOK_URL_FORBIDDEN', err.message, {
+      fields: [{ field: 'url', message: err.message }],
+    });
   }
 }
 

@@ -6,8 +6,13 @@ import type { Db } from './database.ts';
  * A secret generated once and kept in the database, so every node of one installation shares it
  * without configuration. An explicit setting (e.g. JWT_SECRET) always wins over it.
  */
-export async function sharedSecret(db: Db, name: string): Promise<string> {
-  const candidate = randomBytes(48).toString('base64url');
+export async function sharedSecret(
+  db: Db,
+  name: string,
+  /** Makes a new value (a key pair as JSON…); 48 random bytes in base64url unless told. */
+  generate: () => string = () => randomBytes(48).toString('base64url'),
+): Promise<string> {
+  const candidate = generate();
   await sql`insert into platform_secrets (name, value) values (${name}, ${candidate}) on conflict (name) do nothing`.execute(
     db,
   );

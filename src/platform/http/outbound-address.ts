@@ -1,9 +1,9 @@
-// Which addresses a webhook may reach: none inside the server's networks (no SSRF), unless the operator
-// allows private networks. Every address a name resolves to must pass, and the delivery connects to the
-// address checked, so a name that answers differently the second time cannot slip through.
+// Which addresses the server may send requests to for its users (webhooks, Web Push): none inside the
+// server's networks (no SSRF), unless the operator allows private networks. Every address a name
+// resolves to must pass, and the request connects to the address checked (outbound-post.ts), so a name
+// that answers differently the second time cannot slip through.
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
-import { DomainError } from '../../platform/errors/domain-error.ts';
 
 const forbidden = new net.BlockList();
 for (const [prefix, bits] of [
@@ -41,7 +41,7 @@ function embeddedIpv4(address: string): string | undefined {
   return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 
-/** Whether an IP address is inside a network webhooks may not reach. */
+/** Whether an IP address is inside a network outbound requests may not reach. */
 export function isForbiddenAddress(address: string): boolean {
   const family = net.isIP(address);
   if (family === 4) return forbidden.check(address, 'ipv4');
@@ -55,21 +55,33 @@ export interface ResolvedAddress {
   family: 4 | 6;
 }
 
-const refused = (detail: string) =>
-  new DomainError('WEBHOOK_URL_FORBIDDEN', detail, { fields: [{ field: 'url', message: detail }] });
+/** A URL the server will not send to; the message says why, in words a client can be shown. */
+export class AddressRefusedError extends Error {}
+
+const refused = (detail: string) => new AddressRefusedError(detail);
+
+export interface AddressPolicy {
+  /** Lets the URL point at loopback, private and link-local networks (trusted setups, tests). */
+  allowPrivate: boolean;
+  /** Schemes accepted; http and https unless told. */
+  protocols?: readonly ('http:' | 'https:')[];
+}
 
 /**
- * The address to connect to for `url`, once checked; throws WEBHOOK_URL_FORBIDDEN for another scheme, a
+ * The address to connect to for `url`, once checked; throws AddressRefusedError for another scheme, a
  * name that does not resolve, or an address inside a private network (unless they are allowed).
  */
-export async function resolveEndpoint(url: string, allowPrivate: boolean): Promise<ResolvedAddress> {
+export async function resolvePublicAddress(url: string, policy: AddressPolicy): Promise<ResolvedAddress> {
+  const { allowPrivate, protocols = ['http:', 'https:'] } = policy;
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     throw refused('The URL could not be read');
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw refused('Use an http(s) URL');
+  if (!(protocols as readonly string[]).includes(parsed.protocol)) {
+    throw refused(protocols.length === 1 ? `Use an ${protocols[0]?.slice(0, -1)} URL` : 'Use an http(s) URL');
+  }
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
   const literal = net.isIP(host);
   let addresses: ResolvedAddress[];

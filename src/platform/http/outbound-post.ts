@@ -1,10 +1,10 @@
-// One HTTP POST to an endpoint, to the address already checked (address-policy.ts): the connection never
-// resolves the name again. Redirects are not followed (a 3xx is a failed attempt), the whole exchange is
+// One HTTP POST to a URL a user gave (a webhook endpoint, a push service), to the address already checked
+// (outbound-address.ts): the connection never resolves the name again. Redirects are not followed (a 3xx is a failed attempt), the whole exchange is
 // bounded in time, and only the first KiB of the answer is read.
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import type { ResolvedAddress } from './address-policy.ts';
+import type { ResolvedAddress } from './outbound-address.ts';
 
 export const SNIPPET_BYTES = 1024;
 
@@ -19,7 +19,7 @@ export function send(
   url: string,
   to: ResolvedAddress,
   headers: Record<string, string>,
-  body: string,
+  body: string | Buffer,
   timeoutMs: number,
 ): Promise<SendResult> {
   const started = performance.now();
