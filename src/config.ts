@@ -113,6 +113,21 @@ export const configSchema = z.object({
   WEBHOOKS_ALLOW_PRIVATE_NETWORKS: bool.default(false),
   WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(30_000),
   SEARCH_CACHE_TTL_MS: int(0, 600_000).default(30_000),
+  NOTIFICATIONS_FANOUT_BATCH: int(1, 100_000).default(5000),
+  NOTIFICATIONS_HEARTBEAT_MS: int(100, 300_000).default(15_000),
+  WEB_PUSH_VAPID_PUBLIC_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{87}$/, 'must be a P-256 public key in base64url (87 characters)')
+    .optional(),
+  WEB_PUSH_VAPID_PRIVATE_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a P-256 private key in base64url (43 characters)')
+    .optional(),
+  WEB_PUSH_SUBJECT: z
+    .string()
+    .regex(/^(mailto:\S+@\S+|https:\/\/\S+)$/, 'must be a mailto: or https:// URL')
+    .optional(),
+  WEB_PUSH_ALLOW_PRIVATE_NETWORKS: bool.default(false),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
@@ -198,6 +213,20 @@ export interface Config {
   redisUrl?: string;
   /** How long a node answers a repeated search from memory (0: never); catalog changes empty it. */
   searchCacheTtlMs: number;
+  notifications: {
+    /** Recipients per insert statement of a fan-out (a new video to its channel's members). */
+    fanOutBatch: number;
+    /** How often a live stream writes a heartbeat and checks its account again. */
+    heartbeatMs: number;
+    webPush: {
+      /** Absent: a key pair generated once and kept with the platform secrets. */
+      vapid?: { publicKey: string; privateKey: string };
+      /** Who push services may contact about our messages (VAPID `sub`). */
+      subject: string;
+      /** Lets push endpoints sit on loopback, private and link-local addresses (off: no SSRF). */
+      allowPrivateNetworks: boolean;
+    };
+  };
 }
 
 export interface RateLimits {
@@ -234,6 +263,7 @@ const SECRETS = new Set([
   'METRICS_TOKEN',
   'NATS_URL',
   'REDIS_URL',
+  'WEB_PUSH_VAPID_PRIVATE_KEY',
 ]);
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -249,6 +279,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const c = parsed.data;
   if ((c.ADMIN_EMAIL === undefined) !== (c.ADMIN_PASSWORD === undefined)) {
     throw new ConfigError('Invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
+  }
+  if ((c.WEB_PUSH_VAPID_PUBLIC_KEY === undefined) !== (c.WEB_PUSH_VAPID_PRIVATE_KEY === undefined)) {
+    throw new ConfigError(
+      'Invalid configuration: WEB_PUSH_VAPID_PUBLIC_KEY and WEB_PUSH_VAPID_PRIVATE_KEY must be set together',
+    );
   }
   const dataDir = path.resolve(c.DATA_DIR);
   return {
@@ -321,6 +356,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     redisUrl: c.REDIS_URL,
     searchCacheTtlMs: c.SEARCH_CACHE_TTL_MS,
+    notifications: {
+      fanOutBatch: c.NOTIFICATIONS_FANOUT_BATCH,
+      heartbeatMs: c.NOTIFICATIONS_HEARTBEAT_MS,
+      webPush: {
+        vapid:
+          c.WEB_PUSH_VAPID_PUBLIC_KEY && c.WEB_PUSH_VAPID_PRIVATE_KEY
+            ? { publicKey: c.WEB_PUSH_VAPID_PUBLIC_KEY, privateKey: c.WEB_PUSH_VAPID_PRIVATE_KEY }
+            : undefined,
+        subject: c.WEB_PUSH_SUBJECT ?? (c.ADMIN_EMAIL ? `mailto:${c.ADMIN_EMAIL}` : 'mailto:admin@localhost'),
+        allowPrivateNetworks: c.WEB_PUSH_ALLOW_PRIVATE_NETWORKS,
+      },
+    },
   };
 }
 
