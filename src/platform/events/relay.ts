@@ -5,6 +5,7 @@
 // where the batch was read): a handler that writes through that transaction takes effect exactly once,
 // and two relays overlapping (a leader cut off from the database while another takes over) cannot
 // commit the same batch twice or out of order.
+import { setMaxListeners } from 'node:events';
 import { createDatabase, type Database, type Db, type Tx } from '../db/database.ts';
 import type { Logger } from '../observability/logger.ts';
 import { matches } from './event.ts';
@@ -221,6 +222,8 @@ export class Relay {
   /** `ready` is called once the subscriptions are registered (or leading failed). */
   private async lead(ready: () => void): Promise<void> {
     const term = new AbortController();
+    // Each subscription's loop waits on this one signal: as many listeners as subscriptions is expected.
+    setMaxListeners(0, term.signal);
     this.term = term;
     this.leadingNow = true;
     this.log.info({ subscriptions: this.subscriptions.map((s) => s.name) }, 'outbox relay leading');
