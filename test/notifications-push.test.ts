@@ -145,7 +145,7 @@ describe('web push', () => {
     );
     await settled();
     const types = (await api(t, 'GET', '/api/v1/notifications', { token: fan.access_token })).body.items
-      .map((n: any) => n.type)
+      .map((n: { type: string }) => n.type)
       .sort();
     assert.deepEqual(types, ['follow', 'mention', 'new_video']);
     const pushed = await firstPushTo(sub.endpoint);

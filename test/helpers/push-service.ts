@@ -34,7 +34,8 @@ export interface ReceivedPush {
   /** The `k` of the VAPID header. */
   vapidKey: string;
   claims: JWTPayload;
-  message: any;
+  /** The decrypted message: what the service worker would show. */
+  message: { id: number; type: string; title: string; body: string; url: string; created_at: string };
 }
 
 export interface PushService {
