@@ -11,16 +11,19 @@ import { INTERACTION_WEIGHTS, PERIOD_LENGTH, type Period, scoreExpression } from
 export const TRENDING_VIDEOS_KEPT = 1000;
 export const TRENDING_TAGS_KEPT = 100;
 
-// The period is [t0, t1) with t1 = now; the previous one [tp, t0). Views are counted per UTC day, so a
-// day that straddles a boundary adds the part of its views that the overlap is of the day (the day so
-// far, for today): views are taken as spread evenly over their day.
+// The period is [t0, t1) with t1 = now; the previous one [tp, t0). Views are counted per UTC day: today's
+// count in the period; the day holding t0 adds the part of its views that lies after t0 to the period
+// and the rest to the previous one, as if views were spread evenly over their day; likewise the day
+// holding tp. Those two shares are worked out once here, so each row of views costs date comparisons.
 const span = (period: Period) => sql`span as materialized (
-  select now() as t1, now() - ${PERIOD_LENGTH[period]}::interval as t0,
-    now() - 2 * ${PERIOD_LENGTH[period]}::interval as tp)`;
-
-const dayShare = (from: string, to: string) => sql`greatest(extract(epoch from
-    least(d_end, span.${sql.raw(to)}) - greatest(d_start, span.${sql.raw(from)}))::float8, 0)
-  / greatest(extract(epoch from d_end - d_start)::float8, 1)`;
+  select t1, t0, tp, t0_day, tp_day,
+    extract(epoch from (t0_day + 1) at time zone 'UTC' - t0)::float8 / 86400 as t0_share,
+    extract(epoch from (tp_day + 1) at time zone 'UTC' - tp)::float8 / 86400 as tp_share
+  from (
+    select t1, t0, tp, (t0 at time zone 'UTC')::date as t0_day, (tp at time zone 'UTC')::date as tp_day
+    from (select now() as t1, now() - ${PERIOD_LENGTH[period]}::interval as t0,
+      now() - 2 * ${PERIOD_LENGTH[period]}::interval as tp) b
+  ) d)`;
 
 const w = INTERACTION_WEIGHTS;
 
@@ -37,47 +40,56 @@ export async function recomputePeriod(tx: DbOrTx, period: Period): Promise<{ vid
   await sql`delete from trending_tags where period = ${period}`.execute(tx);
   const { rows } = await sql<{ videos: number; tags: number }>`
     with ${span(period)},
-    parts (video_id, views, likes, cur, prev) as (
-      select l.target_id, 0::float8,
-        count(*) filter (where l.created_at >= span.t0)::float8,
-        ${w.like}::float8 * count(*) filter (where l.created_at >= span.t0),
-        ${w.like}::float8 * count(*) filter (where l.created_at < span.t0)
+    like_counts as (
+      select l.target_id as video_id,
+        count(*) filter (where l.created_at >= span.t0)::float8 as cur,
+        count(*) filter (where l.created_at < span.t0)::float8 as prev
       from likes l cross join span
       where l.target_type = 'video' and l.created_at >= span.tp and l.created_at < span.t1
       group by l.target_id
-      union all
-      select c.video_id, 0::float8, 0::float8,
-        ${w.comment}::float8 * count(*) filter (where c.created_at >= span.t0),
-        ${w.comment}::float8 * count(*) filter (where c.created_at < span.t0)
+    ),
+    comment_counts as (
+      select c.video_id,
+        count(*) filter (where c.created_at >= span.t0)::float8 as cur,
+        count(*) filter (where c.created_at < span.t0)::float8 as prev
       from comments c cross join span
       where c.created_at >= span.tp and c.created_at < span.t1 and c.deleted_at is null
       group by c.video_id
-      union all
-      select d.video_id, sum(d.n * ${dayShare('t0', 't1')}), 0::float8,
-        ${w.view}::float8 * sum(d.n * ${dayShare('t0', 't1')}),
-        ${w.view}::float8 * sum(d.n * ${dayShare('tp', 't0')})
-      from (
-        select video_id, (member + non_member)::float8 as n,
-          (day::timestamp at time zone 'UTC') as d_start,
-          least((day::timestamp at time zone 'UTC') + interval '1 day', now()) as d_end
-        from video_views_daily
-        where day >= ((now() - 2 * ${PERIOD_LENGTH[period]}::interval) at time zone 'UTC')::date
-      ) d cross join span
+    ),
+    view_counts as (
+      select d.video_id,
+        sum((d.member + d.non_member) * case when d.day > span.t0_day then 1
+          when d.day = span.t0_day then span.t0_share else 0 end) as cur,
+        sum((d.member + d.non_member) * case when d.day > span.tp_day and d.day < span.t0_day then 1
+          when d.day = span.t0_day then 1 - span.t0_share
+          when d.day = span.tp_day then span.tp_share else 0 end) as prev
+      from video_views_daily d cross join span
+      where d.day >= span.tp_day
       group by d.video_id
     ),
+    -- Driven from the videos, so each join is planned on the statistics of one table (a union of the
+    -- three would be guessed at 200 rows and joined row by row).
     totals as (
-      select video_id, sum(views) as views, sum(likes) as likes, sum(cur) as cur, sum(prev) as prev
-      from parts group by video_id
+      select v.id, v.tags, v.published_at,
+        coalesce(vc.cur, 0) as views, coalesce(lc.cur, 0) as likes,
+        ${w.view} * coalesce(vc.cur, 0) + ${w.like} * coalesce(lc.cur, 0) + ${w.comment} * coalesce(cc.cur, 0) as cur,
+        ${w.view} * coalesce(vc.prev, 0) + ${w.like} * coalesce(lc.prev, 0) + ${w.comment} * coalesce(cc.prev, 0) as prev
+      from videos v
+      left join like_counts lc on lc.video_id = v.id
+      left join comment_counts cc on cc.video_id = v.id
+      left join view_counts vc on vc.video_id = v.id
+      where (lc.video_id is not null or cc.video_id is not null or vc.video_id is not null) and ${listable('v')}
     ),
+    -- The top first (a bounded heap over the candidates), then numbered.
     ranked as materialized (
       select id, tags, score, row_number() over (order by score desc, id) as rank
       from (
-        select v.id, v.tags, ${scoreExpression(sql`span.t1`)} as score
-        from totals t join videos v on v.id = t.video_id cross join span
-        where t.cur > 0 and ${listable('v')}
-      ) scored
-      order by score desc, id
-      limit ${TRENDING_VIDEOS_KEPT}
+        select t.id, t.tags, ${scoreExpression(sql`span.t1`)} as score
+        from totals t cross join span
+        where t.cur > 0
+        order by score desc, t.id
+        limit ${TRENDING_VIDEOS_KEPT}
+      ) top
     ),
     videos_written as (
       insert into trending_videos (period, video_id, rank, score, computed_at)
