@@ -24,7 +24,7 @@ let fans: string[];
 
 before(async () => {
   t = await startTestApp();
-  [creator] = await insertUsers(t, 1);
+  creator = (await insertUsers(t, 1))[0]!;
   fans = await insertUsers(t, 30);
 });
 after(() => t.stop());
