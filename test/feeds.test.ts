@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { api, registerUser, type TestApp, startTestApp } from './helpers/app.ts';
+import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
 import { insertVideo } from './helpers/discovery-rows.ts';
 import { assertProblem, badFields } from './helpers/problems.ts';
 import {
@@ -48,7 +48,12 @@ interface Item {
 const db = () => t.app.database.db;
 
 /** A video published `h` hours ago. */
-async function video(owner: string, title: string, h: number, extra: Parameters<typeof insertVideo>[2] = { title }) {
+async function video(
+  owner: string,
+  title: string,
+  h: number,
+  extra: Parameters<typeof insertVideo>[2] = { title },
+) {
   const id = await insertVideo(t, owner, { ...extra, title });
   await setPublishedAt(t, id, hoursAgo(h));
   return id;
@@ -209,7 +214,9 @@ describe('recommendations', () => {
     );
     const followed = new Set([A, B]);
     for (const i of by('following')) {
-      const { rows } = await sql<{ owner_id: string }>`select owner_id from videos where id = ${i.id}`.execute(db());
+      const { rows } = await sql<{
+        owner_id: string;
+      }>`select owner_id from videos where id = ${i.id}`.execute(db());
       assert.ok(followed.has(rows[0]!.owner_id));
     }
     for (const i of by('popular')) assert.ok([ids.p1, ids.p2, ids.p3, ids.p4].includes(i.id));

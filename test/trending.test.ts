@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { uuidv7 } from 'uuidv7';
-import { api, type TestApp, startTestApp } from './helpers/app.ts';
+import { api, startTestApp, type TestApp } from './helpers/app.ts';
 import { insertVideo } from './helpers/discovery-rows.ts';
 import { badFields } from './helpers/problems.ts';
 import {
@@ -139,7 +139,11 @@ describe('trending videos', () => {
     const before = await trending('daily');
     for (const id of Object.values(ids)) assert.ok(rankOf(before, id) >= 0, 'trending at the recompute');
     for (const id of neverListed) assert.equal(rankOf(before, id), -1, 'never ranked');
-    assert.equal(before[rankOf(before, members)]?.access_tier, 1, 'members-only videos are listed, with tier');
+    assert.equal(
+      before[rankOf(before, members)]?.access_tier,
+      1,
+      'members-only videos are listed, with tier',
+    );
 
     const db = t.app.database.db;
     await sql`update videos set hidden = true where id = ${ids.hidden}`.execute(db);
@@ -198,7 +202,9 @@ describe('trending videos', () => {
 
 describe('trending tags', () => {
   it('ranks the tags of trending videos by the sum of their scores', async () => {
-    await sql`insert into tags (id, name, slug) values (${uuidv7()}, 'Jazz', 'jazz')`.execute(t.app.database.db);
+    await sql`insert into tags (id, name, slug) values (${uuidv7()}, 'Jazz', 'jazz')`.execute(
+      t.app.database.db,
+    );
     const [a, b] = [
       await insertVideo(t, creator, { title: 'Tagged jazz 1', tags: ['jazz', 'live'] }),
       await insertVideo(t, creator, { title: 'Tagged jazz 2', tags: ['jazz'] }),
@@ -263,7 +269,9 @@ describe('the recomputation', () => {
     );
 
     const stamp = async () => {
-      const { rows } = await sql<{ at: Date | null }>`select max(computed_at) as at from trending_videos`.execute(db);
+      const { rows } = await sql<{
+        at: Date | null;
+      }>`select max(computed_at) as at from trending_videos`.execute(db);
       return rows[0]?.at?.getTime() ?? 0;
     };
     const before = await stamp();

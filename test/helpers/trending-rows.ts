@@ -32,7 +32,13 @@ export async function insertLikes(t: TestApp, videoId: string, userIds: string[]
 }
 
 /** `n` comments on the video by `authorId`, made at `at`. */
-export async function insertComments(t: TestApp, videoId: string, authorId: string, n: number, at = new Date()) {
+export async function insertComments(
+  t: TestApp,
+  videoId: string,
+  authorId: string,
+  n: number,
+  at = new Date(),
+) {
   for (let i = 0; i < n; i++) {
     await sql`insert into comments (id, video_id, author_id, body, created_at)
       values (${uuidv7()}, ${videoId}, ${authorId}, ${`comment ${i}`}, ${at})`.execute(t.app.database.db);
@@ -73,7 +79,9 @@ export async function insertMembership(t: TestApp, ownerId: string, userId: stri
 export async function insertWatched(t: TestApp, userId: string, videoId: string, at = new Date()) {
   await sql`insert into viewer_states (user_id, video_id, progress_s, watched_at)
     values (${userId}, ${videoId}, 30, ${at})
-    on conflict (user_id, video_id) do update set watched_at = excluded.watched_at`.execute(t.app.database.db);
+    on conflict (user_id, video_id) do update set watched_at = excluded.watched_at`.execute(
+    t.app.database.db,
+  );
 }
 
 /** Runs the hourly recomputation now, as its cron job would. */

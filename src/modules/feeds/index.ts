@@ -5,7 +5,7 @@ import { defineModule } from '../../platform/modules/define-module.ts';
 import { feedsRoutes } from './routes.ts';
 import { FeedsService } from './service.ts';
 
-export { type RecommendedVideo, FeedsService } from './service.ts';
+export { FeedsService, type RecommendedVideo } from './service.ts';
 
 declare module '../../platform/modules/define-module.ts' {
   interface ModuleServices {

@@ -28,7 +28,10 @@ export function feedsRoutes(app: HttpServer, { feeds, signer }: FeedsRouteDeps):
       const after = cursor ? decodeCursor(cursor, feedCursor) : undefined;
       const rows = await feeds.feed(principalOf(req).userId, limit, after);
       const page = toPage(rows, limit, (r) => [r.sort_key, r.id]);
-      return { items: page.items.map((r) => signSummary(toSummary(r), signer)), next_cursor: page.next_cursor };
+      return {
+        items: page.items.map((r) => signSummary(toSummary(r), signer)),
+        next_cursor: page.next_cursor,
+      };
     },
   });
 

@@ -20,7 +20,9 @@ export const recommendedVideoDto = videoSummaryDto
   .extend({
     reason: z
       .enum(REASONS)
-      .describe('following: from an account followed or a channel joined; similar: shares tags with what you liked or watched; popular: trending this week'),
+      .describe(
+        'following: from an account followed or a channel joined; similar: shares tags with what you liked or watched; popular: trending this week',
+      ),
   })
   .meta({ id: 'RecommendedVideo' });
 

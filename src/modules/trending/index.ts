@@ -7,7 +7,7 @@ import { trendingRoutes } from './routes.ts';
 import { TrendingService } from './service.ts';
 
 export { PERIODS, type Period, VIDEO_WEIGHTS } from './score.ts';
-export { type TrendingVideo, TrendingService } from './service.ts';
+export { TrendingService, type TrendingVideo } from './service.ts';
 
 declare module '../../platform/modules/define-module.ts' {
   interface ModuleServices {

@@ -2,7 +2,13 @@ import type { Db } from '../../platform/db/database.ts';
 import type { Logger } from '../../platform/observability/logger.ts';
 import { toSummary, type VideoSummary } from '../discovery/index.ts';
 import { recomputePeriod } from './recompute.ts';
-import { mostViewedVideos, type TrendingTagRow, type TrendingVideoRow, trendingTags, trendingVideos } from './repo.ts';
+import {
+  mostViewedVideos,
+  type TrendingTagRow,
+  type TrendingVideoRow,
+  trendingTags,
+  trendingVideos,
+} from './repo.ts';
 import { PERIODS, type Period } from './score.ts';
 
 export interface TrendingVideo extends VideoSummary {
