@@ -135,7 +135,10 @@ describe('editing', () => {
     assert.ok(res.body.edited_at);
 
     const edited = (await eventsOf(t, videoId)).filter((e) => e.type === 'comment.edited');
-    assert.deepEqual(edited.map((e) => e.payload.mentioned_user_ids), [[later.id]]);
+    assert.deepEqual(
+      edited.map((e) => e.payload.mentioned_user_ids),
+      [[later.id]],
+    );
   });
 });
 
@@ -397,7 +400,8 @@ describe('pages', () => {
     const { videoId } = await ownedVideo();
     const head = await comment(videoId, await registerUser(t), 'Thread');
     const made: string[] = [];
-    for (let i = 0; i < 3; i++) made.push((await comment(videoId, await registerUser(t), `r${i}`, head.id)).id);
+    for (let i = 0; i < 3; i++)
+      made.push((await comment(videoId, await registerUser(t), `r${i}`, head.id)).id);
     const first = await replies(head.id, undefined, '?limit=2');
     const second = await replies(head.id, undefined, `?limit=2&cursor=${first.body.next_cursor}`);
     assert.deepEqual(
@@ -445,7 +449,10 @@ describe('who may read and write', () => {
       body: { published: false },
     });
     assert.equal(down.status, 200, JSON.stringify(down.body));
-    assert.equal((await api(t, 'DELETE', `/api/v1/videos/${videoId}`, { token: owner.access_token })).status, 204);
+    assert.equal(
+      (await api(t, 'DELETE', `/api/v1/videos/${videoId}`, { token: owner.access_token })).status,
+      204,
+    );
     await eventsDelivered(t);
     const { rows } = await sql<{ n: number }>`
       select (select count(*) from comments where video_id = ${videoId})::int

@@ -82,8 +82,7 @@ export async function listTopLevel(
   } else if (opts.after?.order === 'top') {
     after = sql`and (c.like_count, c.id) < (${opts.after.key[0]}::int8, ${opts.after.key[1]}::uuid)`;
   }
-  const order =
-    opts.order === 'top' ? sql`c.like_count desc, c.id desc` : sql`c.created_at desc, c.id desc`;
+  const order = opts.order === 'top' ? sql`c.like_count desc, c.id desc` : sql`c.created_at desc, c.id desc`;
   const { rows } = await sql<CommentView>`
     select ${viewSelect(opts.me)} from comments c join users u on u.id = c.author_id
     where c.video_id = ${videoId} and c.parent_id is null ${after}
@@ -198,7 +197,9 @@ export async function addToVideoCount(db: DbOrTx, videoId: string, delta: number
     .insertInto('video_comment_counts')
     .values({ video_id: videoId, comments: Math.max(delta, 0) })
     .onConflict((oc) =>
-      oc.column('video_id').doUpdateSet({ comments: sql`greatest(video_comment_counts.comments + ${delta}, 0)` }),
+      oc
+        .column('video_id')
+        .doUpdateSet({ comments: sql`greatest(video_comment_counts.comments + ${delta}, 0)` }),
     )
     .execute();
 }

@@ -11,8 +11,8 @@ import {
   commentIdParams,
   commentListQuery,
   commentPage,
-  replyPage,
   repliesQuery,
+  replyPage,
   timeCursor,
   topCursor,
   videoIdParams,
@@ -42,7 +42,11 @@ export function commentsRoutes(app: HttpServer, comments: CommentsService): void
       else if (cursor) after = { order: 'newest', key: decodeCursor(cursor, timeCursor) };
       const { enabled, rows } = await comments.list(req.params.id, req.principal, { order, limit, after });
       const page = toPage(rows, limit, order === 'top' ? (c) => [Number(c.like_count), c.id] : newestKey);
-      return { items: page.items.map(toCommentDto), next_cursor: page.next_cursor, comments_enabled: enabled };
+      return {
+        items: page.items.map(toCommentDto),
+        next_cursor: page.next_cursor,
+        comments_enabled: enabled,
+      };
     },
   });
 

@@ -204,7 +204,10 @@ export class CommentsService {
    * For the likes module: the comment's video and author, if the caller may like it (a live comment
    * of a video they may watch, comments on); COMMENT_NOT_FOUND otherwise.
    */
-  async likableComment(principal: Principal, commentId: string): Promise<{ video_id: string; author_id: string }> {
+  async likableComment(
+    principal: Principal,
+    commentId: string,
+  ): Promise<{ video_id: string; author_id: string }> {
     const { comment, video } = await this.seen(commentId, principal, 'watch');
     if (!video.comments_enabled) throw new DomainError('COMMENTS_DISABLED');
     if (comment.deleted_at) throw new DomainError('COMMENT_NOT_FOUND');
@@ -229,7 +232,7 @@ export class CommentsService {
     let parentId = comment.parent_id;
     while (parentId) {
       const parent = await repo.removeReply(tx, parentId);
-      if (!parent || !parent.deleted_at || parent.reply_count > 0) return;
+      if (!parent?.deleted_at || parent.reply_count > 0) return;
       // A tombstone is kept only for its replies; its deletion was announced when it became one.
       await repo.deleteComment(tx, parent.id);
       parentId = parent.parent_id;
@@ -254,7 +257,8 @@ export class CommentsService {
           ? await this.deps.videos.viewable(comment.video_id, principal)
           : await this.deps.videos.watchable(comment.video_id, principal);
     } catch (err) {
-      if (err instanceof DomainError && err.code === 'VIDEO_NOT_FOUND') throw new DomainError('COMMENT_NOT_FOUND');
+      if (err instanceof DomainError && err.code === 'VIDEO_NOT_FOUND')
+        throw new DomainError('COMMENT_NOT_FOUND');
       throw err;
     }
     // A tombstone may be read (it heads a thread), not edited, deleted again or liked.

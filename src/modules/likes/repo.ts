@@ -63,7 +63,10 @@ export async function deleteLike(
 }
 
 /** Every like of a video and of its comments goes; answers whose they were. Served by likes_video_idx. */
-export async function deleteLikesOfVideo(db: DbOrTx, videoId: string): Promise<{ target_owner_id: string }[]> {
+export async function deleteLikesOfVideo(
+  db: DbOrTx,
+  videoId: string,
+): Promise<{ target_owner_id: string }[]> {
   return q(db).deleteFrom('likes').where('video_id', '=', videoId).returning('target_owner_id').execute();
 }
 
@@ -86,7 +89,9 @@ export async function addVideoLikes(db: DbOrTx, videoId: string, delta: number):
     .insertInto('like_counts')
     .values({ target_type: 'video', target_id: videoId, likes: Math.max(delta, 0) })
     .onConflict((oc) =>
-      oc.columns(['target_type', 'target_id']).doUpdateSet({ likes: sql`greatest(like_counts.likes + ${delta}, 0)` }),
+      oc
+        .columns(['target_type', 'target_id'])
+        .doUpdateSet({ likes: sql`greatest(like_counts.likes + ${delta}, 0)` }),
     )
     .execute();
 }
