@@ -355,3 +355,21 @@ describe('Watch later', () => {
     assert.equal(still.body.name, 'Watch later');
   });
 });
+
+describe('the API description', () => {
+  it('names the collection and viewing routes and their shapes', async () => {
+    const res = await api(t, 'GET', '/api/openapi.json');
+    assert.equal(res.status, 200);
+    for (const path of [
+      '/api/v1/collections/{id}/items/{video_id}/position',
+      '/api/v1/users/{id}/collections',
+      '/api/v1/videos/{id}/progress',
+      '/api/v1/users/me/continue-watching',
+    ]) {
+      assert.ok(res.body.paths[path], path);
+    }
+    for (const name of ['Collection', 'CollectionItem', 'WatchedVideo', 'ViewerState']) {
+      assert.ok(res.body.components.schemas[name], name);
+    }
+  });
+});

@@ -63,13 +63,19 @@ export async function findCollection(db: DbOrTx, id: string): Promise<Collection
 
 /** The owner's Watch later, made now if it was not yet (every user has one, made on first use). */
 export async function ensureWatchLater(db: DbOrTx, ownerId: string, id: string): Promise<CollectionRow> {
+  const find = async () => {
+    const { rows } = await sql<CollectionRow>`select ${collectionColumns}
+      from collections c join users u on u.id = c.owner_id
+      where c.owner_id = ${ownerId} and c.kind = 'watch_later'`.execute(db);
+    return rows[0];
+  };
+  const found = await find();
+  if (found) return found;
+  // Two first uses at once: the unique index keeps one, and both read it.
   await sql`insert into collections (id, owner_id, kind, name, visibility)
     values (${id}, ${ownerId}, 'watch_later', ${WATCH_LATER_NAME}, 'private')
     on conflict (owner_id) where kind = 'watch_later' do nothing`.execute(db);
-  const { rows } = await sql<CollectionRow>`select ${collectionColumns}
-    from collections c join users u on u.id = c.owner_id
-    where c.owner_id = ${ownerId} and c.kind = 'watch_later'`.execute(db);
-  return rows[0]!;
+  return (await find())!;
 }
 
 /** A user's collections, newest first; `publicOnly` for another user's. */
