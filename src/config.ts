@@ -114,6 +114,8 @@ export const configSchema = z.object({
   WEBHOOKS_ALLOW_PRIVATE_NETWORKS: bool.default(false),
   WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(30_000),
   SEARCH_CACHE_TTL_MS: int(0, 600_000).default(30_000),
+  COLLECTION_MAX_ITEMS: int(1, 100_000).default(5000),
+  COLLECTIONS_PER_USER_MAX: int(1, 100_000).default(200),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
@@ -201,6 +203,8 @@ export interface Config {
   redisUrl?: string;
   /** How long a node answers a repeated search from memory (0: never); catalog changes empty it. */
   searchCacheTtlMs: number;
+  /** Playlists: videos per collection, and collections per user (Watch later included). */
+  collections: { maxItems: number; maxPerUser: number };
 }
 
 export interface RateLimits {
@@ -325,6 +329,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     redisUrl: c.REDIS_URL,
     searchCacheTtlMs: c.SEARCH_CACHE_TTL_MS,
+    collections: { maxItems: c.COLLECTION_MAX_ITEMS, maxPerUser: c.COLLECTIONS_PER_USER_MAX },
   };
 }
 
