@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { uuidv7 } from 'uuidv7';
 import { eventsOf, type SignedIn, startAdminApp } from './helpers/admin.ts';
-import { api, registerUser, type TestApp } from './helpers/app.ts';
+import { type ApiResponse, api, registerUser, type TestApp } from './helpers/app.ts';
 import { insertVideo } from './helpers/discovery-rows.ts';
 import { mediaInfo } from './helpers/media-info.ts';
 import { assertProblem } from './helpers/problems.ts';
@@ -31,7 +31,8 @@ async function users(n: number): Promise<User[]> {
   return made;
 }
 
-const follow = (who: User, id: string) => api(t, 'POST', `/api/v1/users/${id}/follow`, { token: who.access_token });
+const follow = (who: User, id: string) =>
+  api(t, 'POST', `/api/v1/users/${id}/follow`, { token: who.access_token });
 const unfollow = (who: User, id: string) =>
   api(t, 'DELETE', `/api/v1/users/${id}/follow`, { token: who.access_token });
 const stats = (id: string, token?: string) => api(t, 'GET', `/api/v1/users/${id}/stats`, { token });
@@ -41,7 +42,10 @@ const isFollowing = async (who: User, id: string) => {
   return res.body.following as boolean;
 };
 const hide = async (id: string) =>
-  assert.equal((await api(t, 'PUT', `/api/v1/admin/users/${id}/hide`, { token: admin.access_token })).status, 200);
+  assert.equal(
+    (await api(t, 'PUT', `/api/v1/admin/users/${id}/hide`, { token: admin.access_token })).status,
+    200,
+  );
 
 /** Every item of a list, page by page; checks that no page is longer than asked. */
 async function allPages(path: string, limit: number, token?: string): Promise<{ id: string }[][]> {
@@ -49,7 +53,14 @@ async function allPages(path: string, limit: number, token?: string): Promise<{ 
   let cursor: string | null = null;
   do {
     const sep = path.includes('?') ? '&' : '?';
-    const res = await api(t, 'GET', `${path}${sep}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`, { token });
+    const res: ApiResponse = await api(
+      t,
+      'GET',
+      `${path}${sep}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`,
+      {
+        token,
+      },
+    );
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.ok(res.body.items.length <= limit);
     pages.push(res.body.items);
@@ -140,7 +151,11 @@ describe('follows', () => {
     assert.deepEqual(new Set(listed.map((u) => u.id)), new Set(fans.map((f) => f.id)));
     assert.equal(new Set(listed.map((u) => u.id)).size, 50);
     const times = listed.map((u) => Date.parse(u.followed_at));
-    assert.deepEqual(times, [...times].sort((x, y) => y - x), 'newest first');
+    assert.deepEqual(
+      times,
+      [...times].sort((x, y) => y - x),
+      'newest first',
+    );
     const fan = fans[0]!;
     assert.deepEqual(listed.find((u) => u.id === fan.id)?.username, fan.username);
 
@@ -208,7 +223,8 @@ describe('channel subscriptions', () => {
     api(t, 'POST', `/api/v1/channels/${channelId}/subscribe`, { token: u.access_token });
   const unsubscribe = (u: User, channelId: string) =>
     api(t, 'DELETE', `/api/v1/channels/${channelId}/subscribe`, { token: u.access_token });
-  const watch = (u: User, videoId: string) => api(t, 'GET', `/api/v1/videos/${videoId}`, { token: u.access_token });
+  const watch = (u: User, videoId: string) =>
+    api(t, 'GET', `/api/v1/videos/${videoId}`, { token: u.access_token });
   const membershipEvents = async (channelId: string) =>
     (await eventsOf(t, channelId))
       .filter((e) => e.type === 'channel.membership_changed')
@@ -219,7 +235,9 @@ describe('channel subscriptions', () => {
     const channel = await channelOf(owner!);
     const video = await insertVideo(t, owner!.id, { title: 'For subscribers', accessTier: 1 });
     // The video's answer shows its probed media, which a row made in SQL lacks.
-    await sql`update videos set media_info = ${JSON.stringify(mediaInfo())}::jsonb where id = ${video}`.execute(db());
+    await sql`update videos set media_info = ${JSON.stringify(mediaInfo())}::jsonb where id = ${video}`.execute(
+      db(),
+    );
     assertProblem(await watch(fan!, video), 403, 'MEMBERSHIP_REQUIRED');
 
     for (let i = 0; i < 2; i++) {

@@ -18,7 +18,9 @@ const sortKey = (column: string) =>
 export type UserStatus = 'active' | 'hidden' | 'deleted';
 
 export async function userStatus(db: DbOrTx, userId: string): Promise<UserStatus | undefined> {
-  const { rows } = await sql<{ status: UserStatus }>`select status from users where id = ${userId}`.execute(db);
+  const { rows } = await sql<{ status: UserStatus }>`select status from users where id = ${userId}`.execute(
+    db,
+  );
   return rows[0]?.status;
 }
 
@@ -115,7 +117,9 @@ export async function listFollows(
   opts: { limit: number; after?: [string, string] },
 ): Promise<FollowUserRow[]> {
   const [self, other] =
-    side === 'followers' ? (['followee_id', 'follower_id'] as const) : (['follower_id', 'followee_id'] as const);
+    side === 'followers'
+      ? (['followee_id', 'follower_id'] as const)
+      : (['follower_id', 'followee_id'] as const);
   const mine = sql.ref(`f.${self}`);
   const theirs = sql.ref(`f.${other}`);
   const after = opts.after

@@ -77,9 +77,7 @@ export function socialRoutes(app: HttpServer, social: SocialService): void {
       schema: {
         tags,
         summary:
-          side === 'followers'
-            ? "A user's followers, newest first"
-            : 'Whom a user follows, newest first',
+          side === 'followers' ? "A user's followers, newest first" : 'Whom a user follows, newest first',
         params: userIdParams,
         querystring: listQuery,
         response: { 200: followUsersPage, 404: userNotFound },

@@ -111,7 +111,8 @@ export class SocialService {
   /** An active account, or any account for an administrator. */
   private async visibleUser(userId: string, principal: Principal | null): Promise<void> {
     const status = await repo.userStatus(this.db, userId);
-    if (!status || (status !== 'active' && principal?.role !== 'admin')) throw new DomainError('USER_NOT_FOUND');
+    if (!status || (status !== 'active' && principal?.role !== 'admin'))
+      throw new DomainError('USER_NOT_FOUND');
   }
 
   /** A channel of an active account other than the caller's. */
