@@ -7,6 +7,7 @@ import { uuidv7 } from 'uuidv7';
 import { eventsOf, type SignedIn, startAdminApp } from './helpers/admin.ts';
 import { type ApiResponse, api, registerUser, type TestApp } from './helpers/app.ts';
 import { insertVideo } from './helpers/discovery-rows.ts';
+import { eventsDelivered } from './helpers/events.ts';
 import { mediaInfo } from './helpers/media-info.ts';
 import { assertProblem } from './helpers/problems.ts';
 
@@ -191,6 +192,18 @@ describe('follows', () => {
     const { rows } = await sql<{ n: number }>`
       select count(*)::int as n from follows where followee_id = ${hub!.id}`.execute(db());
     assert.equal((await stats(hub!.id)).body.followers_count, rows[0]!.n);
+  });
+  it('drops the follows of a deleted account from everyone’s counters', async () => {
+    const [a, gone, b] = await users(3);
+    assert.equal((await follow(a!, gone!.id)).status, 204);
+    assert.equal((await follow(gone!, b!.id)).status, 204);
+    assert.equal((await follow(a!, b!.id)).status, 204);
+    const res = await api(t, 'DELETE', `/api/v1/admin/users/${gone!.id}`, { token: admin.access_token });
+    assert.equal(res.status, 204, JSON.stringify(res.body));
+    await eventsDelivered(t);
+    assert.equal((await stats(a!.id)).body.following_count, 1);
+    assert.equal((await stats(b!.id)).body.followers_count, 1);
+    assert.deepEqual(await countersDisagreeing(), []);
   });
 });
 

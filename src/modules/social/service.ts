@@ -1,6 +1,6 @@
 // Rules of the social graph: who may follow whom, exact counters, and channel subscriptions (the free
 // tier-1 membership, kept by the channels module).
-import type { Db } from '../../platform/db/database.ts';
+import type { Db, Tx } from '../../platform/db/database.ts';
 import { DomainError } from '../../platform/errors/domain-error.ts';
 import { emit } from '../../platform/events/emit.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
@@ -96,6 +96,15 @@ export class SocialService {
 
   subscriptions(principal: Principal, page: Page): Promise<repo.MembershipRow[]> {
     return repo.listMemberships(this.db, principal.userId, { limit: page.limit + 1, after: page.after });
+  }
+
+  /**
+   * A deleted account follows no one and is followed by no one: its follows go, and the counters of
+   * those on the other side drop. Run by the event relay in `tx`; repeating it finds nothing to do.
+   * A hidden account keeps its follows (it may come back); lists leave it out meanwhile.
+   */
+  async accountDeleted(tx: Tx, userId: string): Promise<number> {
+    return repo.removeAllFollowsOf(tx, userId);
   }
 
   /** Someone else, with an active account: hidden ones are not found, as for everyone. */
