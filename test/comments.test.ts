@@ -6,10 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { eventsOf, type SignedIn, startAdminApp } from './helpers/admin.ts';
 import { api, registerUser, type TestApp } from './helpers/app.ts';
-import type { VideoRowInput } from './helpers/discovery-rows.ts';
+import { insertVideo, type VideoRowInput } from './helpers/discovery-rows.ts';
 import { eventsDelivered } from './helpers/events.ts';
 import { assertProblem, badFields } from './helpers/problems.ts';
-import { insertWatchableVideo } from './helpers/watchable-video.ts';
 
 type User = Awaited<ReturnType<typeof registerUser>>;
 
@@ -43,7 +42,7 @@ const video = (id: string, token?: string) => api(t, 'GET', `/api/v1/videos/${id
 /** A fresh owner with a published public video. */
 async function ownedVideo(opts: VideoRowInput = { title: 'Talk' }) {
   const owner = await registerUser(t);
-  const videoId = await insertWatchableVideo(t, owner.id, opts);
+  const videoId = await insertVideo(t, owner.id, opts);
   return { owner, videoId };
 }
 

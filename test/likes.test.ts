@@ -6,11 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { eventsOf, type SignedIn, startAdminApp } from './helpers/admin.ts';
 import { api, registerUser, type TestApp } from './helpers/app.ts';
-import type { VideoRowInput } from './helpers/discovery-rows.ts';
+import { insertVideo, type VideoRowInput } from './helpers/discovery-rows.ts';
 import { eventsDelivered } from './helpers/events.ts';
 import { assertProblem, badFields } from './helpers/problems.ts';
 import { waitFor } from './helpers/wait.ts';
-import { insertWatchableVideo } from './helpers/watchable-video.ts';
 
 type User = Awaited<ReturnType<typeof registerUser>>;
 
@@ -41,7 +40,7 @@ const commentOf = (id: string, token?: string) => api(t, 'GET', `/api/v1/comment
 
 async function ownedVideo(opts: VideoRowInput = { title: 'Clip' }) {
   const owner = await registerUser(t);
-  return { owner, videoId: await insertWatchableVideo(t, owner.id, opts) };
+  return { owner, videoId: await insertVideo(t, owner.id, opts) };
 }
 
 async function likesReceived(userId: string): Promise<number> {
@@ -222,10 +221,10 @@ describe('liked videos', () => {
     const fan = await registerUser(t);
     const owner = await registerUser(t);
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push(await insertWatchableVideo(t, owner.id, { title: `Liked ${i}` }));
-    const unlisted = await insertWatchableVideo(t, owner.id, { title: 'Hush', visibility: 'unlisted' });
+    for (let i = 0; i < 3; i++) ids.push(await insertVideo(t, owner.id, { title: `Liked ${i}` }));
+    const unlisted = await insertVideo(t, owner.id, { title: 'Hush', visibility: 'unlisted' });
     for (const id of [...ids, unlisted]) assert.equal((await like('video', id, fan)).status, 204);
-    const later = await insertWatchableVideo(t, owner.id, { title: 'Soon private' });
+    const later = await insertVideo(t, owner.id, { title: 'Soon private' });
     await like('video', later, fan);
     await sql`update videos set visibility = 'private' where id = ${later}`.execute(t.app.database.db);
 

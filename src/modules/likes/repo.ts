@@ -143,3 +143,12 @@ export async function likedVideos(
     limit ${opts.limit}`.execute(db);
   return rows;
 }
+
+/**
+ * The database clock now, not at the start of the transaction: read after the like row is written (and
+ * locked), so a like and the unlike that waited for it carry times in the order they happened.
+ */
+export async function clockNow(db: DbOrTx): Promise<Date> {
+  const { rows } = await sql<{ now: Date }>`select clock_timestamp() as now`.execute(db);
+  return rows[0]!.now;
+}

@@ -35,7 +35,11 @@ export class LikesService {
       await this.count(tx, type, targetId, target.target_owner_id, 1);
       await emit(
         tx,
-        likeCreated.create({ aggregateId: likeAggregateId(principal.userId, type, targetId), payload: like }),
+        likeCreated.create({
+          aggregateId: likeAggregateId(principal.userId, type, targetId),
+          payload: like,
+          occurredAt: await repo.clockNow(tx),
+        }),
       );
     });
   }
@@ -55,6 +59,7 @@ export class LikesService {
         likeDeleted.create({
           aggregateId: likeAggregateId(principal.userId, type, targetId),
           payload: { ...key, ...removed },
+          occurredAt: await repo.clockNow(tx),
         }),
       );
     });
