@@ -9,6 +9,7 @@ import { assertProblem, badFields } from './helpers/problems.ts';
 import {
   hoursAgo,
   insertFollow,
+  insertLiked,
   insertLikes,
   insertMembership,
   insertUsers,
@@ -164,7 +165,7 @@ describe('recommendations', () => {
   before(async () => {
     // What the viewer liked and watched: chess and openings (by a stranger).
     ids.liked = await video(C, 'Liked', 30, { title: '', tags: ['chess'] });
-    await insertLikes(t, ids.liked, [viewer.id], hoursAgo(20));
+    await insertLiked(t, viewer.id, ids.liked, hoursAgo(20));
     ids.watched = await video(C, 'Watched', 30, { title: '', tags: ['chess', 'openings'] });
     await insertWatched(t, viewer.id, ids.watched);
     // Similar, unseen: three of them; a fourth already watched; one of the viewer's own.

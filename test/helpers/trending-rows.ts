@@ -26,8 +26,10 @@ export async function insertUsers(t: TestApp, n: number): Promise<string[]> {
 /** A like of the video by each of `userIds`, made at `at`. */
 export async function insertLikes(t: TestApp, videoId: string, userIds: string[], at = new Date()) {
   for (const userId of userIds) {
-    await sql`insert into likes (target_type, target_id, user_id, created_at)
-      values ('video', ${videoId}, ${userId}, ${at})`.execute(t.app.database.db);
+    await sql`insert into likes (target_type, target_id, user_id, video_id, target_owner_id, created_at)
+      select 'video', id, ${userId}, id, owner_id, ${at} from videos where id = ${videoId}`.execute(
+      t.app.database.db,
+    );
   }
 }
 
@@ -80,6 +82,16 @@ export async function insertWatched(t: TestApp, userId: string, videoId: string,
   await sql`insert into viewer_states (user_id, video_id, progress_s, watched_at)
     values (${userId}, ${videoId}, 30, ${at})
     on conflict (user_id, video_id) do update set watched_at = excluded.watched_at`.execute(
+    t.app.database.db,
+  );
+}
+
+/** The viewer liked the video: the likes row, and viewer_states as the viewing module projects it. */
+export async function insertLiked(t: TestApp, userId: string, videoId: string, at = new Date()) {
+  await insertLikes(t, videoId, [userId], at);
+  await sql`insert into viewer_states (user_id, video_id, liked, liked_at)
+    values (${userId}, ${videoId}, true, ${at})
+    on conflict (user_id, video_id) do update set liked = true, liked_at = excluded.liked_at`.execute(
     t.app.database.db,
   );
 }

@@ -1,6 +1,6 @@
 // Feeds: the viewer's feed (newest videos of the channels they belong to and the users they follow) and
 // recommendations mixing followed, similar and popular videos. Owns no table; reads the social graph,
-// likes and viewer states, and asks trending for popular videos.
+// likes and viewer states, asks viewing for the viewer's interest tags and trending for popular videos.
 import { defineModule } from '../../platform/modules/define-module.ts';
 import { feedsRoutes } from './routes.ts';
 import { FeedsService } from './service.ts';
@@ -16,7 +16,7 @@ declare module '../../platform/modules/define-module.ts' {
 export const feedsModule = defineModule({
   name: 'feeds',
   setup(ctx) {
-    const service = new FeedsService(ctx.db, ctx.use('trending'));
+    const service = new FeedsService(ctx.db, ctx.use('trending'), ctx.use('viewing'));
     return {
       service,
       routes: (http) => feedsRoutes(http, { feeds: service, signer: ctx.use('videos').tokens }),

@@ -1,6 +1,7 @@
 // SQL of the feeds module. It owns no table: it reads who the viewer follows (follows, social) and which
 // channels they belong to (channel_memberships, channels), what they liked (likes) and watched
-// (viewer_states, viewing), and the videos; it writes nothing. Every list filters with `listable`.
+// (viewer_states, viewing: checked per candidate, so any number of watched videos is left out), and the
+// videos; it writes nothing. Every list filters with `listable`.
 import { sql } from 'kysely';
 import type { DbOrTx } from '../../platform/db/database.ts';
 import { type SummaryRow, summaryColumns } from '../discovery/index.ts';
@@ -59,38 +60,26 @@ export async function followedVideos(
   return rows;
 }
 
-/** How many of the viewer's latest likes and views say what they like. */
-const INTEREST_SAMPLE = 50;
-/** The tags a "similar" video may share with them. */
+/** How many of the viewer's interest tags (viewing's, from what they liked and watched) a "similar" video may share. */
 export const INTEREST_TAGS = 5;
 
 /**
- * Videos sharing a tag with what the viewer liked and watched lately (their most frequent tags there),
- * that they neither liked nor watched, and not their own; newest first. Ordered by created_at so that
- * PostgreSQL may walk videos_listed_created_idx and stop at `limit` when the tags are common, or use
- * videos_tags_idx when they are rare.
+ * Videos carrying any of `tags` (the viewer's interests) that they neither liked nor watched, and not
+ * their own; newest first. Ordered by created_at so that PostgreSQL may walk videos_listed_created_idx and
+ * stop at `limit` when the tags are common, or use videos_tags_idx when they are rare.
  */
-export async function similarVideos(db: DbOrTx, userId: string, limit: number): Promise<SummaryRow[]> {
+export async function similarVideos(
+  db: DbOrTx,
+  userId: string,
+  tags: string[],
+  limit: number,
+): Promise<SummaryRow[]> {
+  if (tags.length === 0) return [];
   const { rows } = await sql<SummaryRow>`
-    with interest as (
-      select tag from (
-        (select v.tags from likes l join videos v on v.id = l.target_id
-          where l.user_id = ${userId} and l.target_type = 'video'
-          order by l.created_at desc limit ${INTEREST_SAMPLE})
-        union all
-        (select v.tags from viewer_states w join videos v on v.id = w.video_id
-          where w.user_id = ${userId} and w.watched_at is not null
-          order by w.watched_at desc limit ${INTEREST_SAMPLE})
-      ) seen
-      cross join unnest(seen.tags) as tag
-      group by tag
-      order by count(*) desc, tag
-      limit ${INTEREST_TAGS}
-    )
     select ${summaryColumns}
     from videos v
     left join video_stats s on s.video_id = v.id
-    where v.tags && (select coalesce(array_agg(tag), '{}') from interest)
+    where v.tags && ${tags}::text[]
       and ${listable('v')} and v.owner_id <> ${userId} and ${notWatchedBy(userId)}
       and not exists (select 1 from likes l
         where l.target_type = 'video' and l.target_id = v.id and l.user_id = ${userId})

@@ -1,8 +1,9 @@
 import type { Db } from '../../platform/db/database.ts';
 import { toSummary, type VideoSummary } from '../discovery/index.ts';
 import type { TrendingService } from '../trending/index.ts';
+import type { ViewingService } from '../viewing/index.ts';
 import { mixRecommendations, type Reason } from './mix.ts';
-import { type FeedRow, followedVideos, similarVideos, watchedAmong } from './repo.ts';
+import { type FeedRow, followedVideos, INTEREST_TAGS, similarVideos, watchedAmong } from './repo.ts';
 
 export type RecommendedVideo = VideoSummary & { reason: Reason };
 
@@ -10,6 +11,7 @@ export class FeedsService {
   constructor(
     private readonly db: Db,
     private readonly trending: TrendingService,
+    private readonly viewing: ViewingService,
   ) {}
 
   /** `limit + 1` rows of the viewer's feed, so the caller can tell whether a next page exists. */
@@ -30,7 +32,7 @@ export class FeedsService {
     // viewer in mind, so it offers more and is filtered here.
     const [following, similar, popular] = await Promise.all([
       followedVideos(this.db, userId, { limit, excludeWatched: true }),
-      similarVideos(this.db, userId, limit),
+      this.similar(userId, limit),
       this.trending.popular(limit * 2),
     ]);
     const watched = await watchedAmong(
@@ -43,5 +45,16 @@ export class FeedsService {
       similar: similar.map(toSummary),
       popular: popular.filter((v) => !watched.has(v.id) && v.owner_id !== userId),
     });
+  }
+
+  /** Videos sharing the viewer's interest tags (the tags of what they liked and watched lately). */
+  private async similar(userId: string, limit: number) {
+    const interests = await this.viewing.interestTags(userId, INTEREST_TAGS);
+    return similarVideos(
+      this.db,
+      userId,
+      interests.map((i) => i.tag),
+      limit,
+    );
   }
 }
