@@ -34,17 +34,25 @@ create table video_comment_counts (
 
 -- Likes. Written only by src/modules/likes. target_type 'video' or 'comment'; no foreign key on the
 -- target, so the likes module removes a target's likes when the target goes (events).
+-- video_id (the video liked, or the comment's video) and target_owner_id (who received the like) are
+-- kept with each like: a video's comments go with it by cascade before anyone hears of it, so the
+-- video's id is all that finds their likes again, and the owners are whose counts fall.
 create table likes (
   target_type text not null check (target_type in ('video', 'comment')),
   target_id uuid not null,
   user_id uuid not null references users (id) on delete cascade,
+  video_id uuid not null,
+  target_owner_id uuid not null,
   created_at timestamptz not null default now(),
   primary key (target_type, target_id, user_id)
 );
 create index likes_user_idx on likes (user_id, target_type, created_at desc);
+-- Serves the removal of a deleted video's likes (its own and its comments').
+create index likes_video_idx on likes (video_id);
 create index likes_created_idx on likes (created_at) where target_type = 'video';
 
--- Exact like counts, changed in the transaction of the like. Written only by src/modules/likes.
+-- Exact like counts of videos, changed in the transaction of the like (a comment's is its like_count,
+-- which the likes module changes through CommentsService). Written only by src/modules/likes.
 create table like_counts (
   target_type text not null check (target_type in ('video', 'comment')),
   target_id uuid not null,

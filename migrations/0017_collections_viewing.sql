@@ -9,10 +9,12 @@ create table collections (
   name text not null,
   description text not null default '',
   visibility text not null default 'private' check (visibility in ('public', 'private')),
-  items_count integer not null default 0 check (items_count >= 0),
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now()
 );
+-- Serves a user's collections, newest first (all of mine, or another's public ones), and their count.
+-- No stored item count: deleting a video removes its items by cascade, which no counter would hear;
+-- lists count the items (an index-only scan of collection_items_order_idx, at most 5000 rows).
 create index collections_owner_idx on collections (owner_id, created_at desc, id desc);
 create unique index collections_watch_later_key on collections (owner_id) where kind = 'watch_later';
 
@@ -24,7 +26,9 @@ create table collection_items (
   added_at timestamptz not null default now(),
   primary key (collection_id, video_id)
 );
+-- Serves a collection's items in order (keyset on position, video_id) and its item count.
 create index collection_items_order_idx on collection_items (collection_id, position, video_id);
+-- Serves "is this video in any of the owner's collections" (the bookmark after each change).
 create index collection_items_video_idx on collection_items (video_id);
 
 -- A projection per viewer and video, updated idempotently from like and collection events, and by the
@@ -45,5 +49,6 @@ create table viewer_states (
   primary key (user_id, video_id)
 );
 -- Serves "continue watching" and what a viewer watched, newest first.
-create index viewer_states_watched_idx on viewer_states (user_id, watched_at desc) where watched_at is not null;
+create index viewer_states_watched_idx on viewer_states (user_id, watched_at desc, video_id desc)
+  where watched_at is not null;
 create index viewer_states_liked_idx on viewer_states (user_id) where liked;

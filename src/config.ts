@@ -47,6 +47,7 @@ export const configSchema = z.object({
   LOGIN_BACKOFF_AFTER_FAILURES: int(1, 1_000_000).default(20),
   LOGIN_BACKOFF_MAX_SECONDS: int(1, 86_400).default(900),
   REGISTER_LIMIT_PER_IP: int(1, 1_000_000).default(10),
+  COMMENTS_RATE_LIMIT_PER_MINUTE: int(1, 1_000_000).default(10),
   TRUST_PROXY: bool.default(false),
   WORKER_CONCURRENCY: int(1, 64).default(2),
   WORKER_POLL_INTERVAL_MS: int(50, 60_000).default(2000),
@@ -128,6 +129,8 @@ export const configSchema = z.object({
     .regex(/^(mailto:\S+@\S+|https:\/\/\S+)$/, 'must be a mailto: or https:// URL')
     .optional(),
   WEB_PUSH_ALLOW_PRIVATE_NETWORKS: bool.default(false),
+  COLLECTION_MAX_ITEMS: int(1, 100_000).default(5000),
+  COLLECTIONS_PER_USER_MAX: int(1, 100_000).default(200),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
@@ -163,6 +166,8 @@ export interface Config {
   };
   admin?: { email: string; password: string; username: string };
   rateLimit: RateLimits;
+  /** Comments (and replies) one account may write per minute. */
+  comments: { ratePerMinute: number };
   worker: { concurrency: number; pollIntervalMs: number };
   shutdownTimeoutMs: number;
   storage: { driver: 'fs'; dir: string } | { driver: 's3'; s3: S3StorageConfig };
@@ -227,6 +232,8 @@ export interface Config {
       allowPrivateNetworks: boolean;
     };
   };
+  /** Playlists: videos per collection, and collections per user (Watch later included). */
+  collections: { maxItems: number; maxPerUser: number };
 }
 
 export interface RateLimits {
@@ -315,6 +322,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       loginBackoffMaxSeconds: c.LOGIN_BACKOFF_MAX_SECONDS,
       registerPerIp: c.REGISTER_LIMIT_PER_IP,
     },
+    comments: { ratePerMinute: c.COMMENTS_RATE_LIMIT_PER_MINUTE },
     worker: { concurrency: c.WORKER_CONCURRENCY, pollIntervalMs: c.WORKER_POLL_INTERVAL_MS },
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
     storage:
@@ -368,6 +376,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         allowPrivateNetworks: c.WEB_PUSH_ALLOW_PRIVATE_NETWORKS,
       },
     },
+    collections: { maxItems: c.COLLECTION_MAX_ITEMS, maxPerUser: c.COLLECTIONS_PER_USER_MAX },
   };
 }
 

@@ -115,6 +115,24 @@ export async function listUsers(db: Db, opts: UserFilter & { limit: number; befo
   return query.execute();
 }
 
+/**
+ * Active accounts among `names` (any case), as lower-case username and id; served by users_username_key,
+ * the index on lower(username).
+ */
+export async function activeIdsByUsername(
+  db: DbOrTx,
+  names: string[],
+): Promise<Array<{ name: string; id: string }>> {
+  if (names.length === 0) return [];
+  const lower = names.map((n) => n.toLowerCase());
+  return q(db)
+    .selectFrom('users')
+    .select([sql<string>`lower(username)`.as('name'), 'id'])
+    .where(sql`lower(username)`, '=', sql<string>`any(${lower}::text[])`)
+    .where('status', '=', 'active')
+    .execute();
+}
+
 /** `like` treats % and _ as wildcards and \ as their escape: searched for, they stand for themselves. */
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);

@@ -312,6 +312,18 @@ export class AccountsService {
     return repo.listUsers(this.deps.db, opts);
   }
 
+  /**
+   * The ids of the active accounts named (usernames, any case), in the order of `names`; names of no
+   * account, or of a hidden or deleted one, are left out. Comments resolve @mentions with it.
+   */
+  async activeIdsByUsername(names: string[]): Promise<string[]> {
+    const found = new Map(
+      (await repo.activeIdsByUsername(this.deps.db, names)).map((r) => [r.name, r.id] as const),
+    );
+    const ids = names.map((n) => found.get(n.toLowerCase())).filter((id): id is string => !!id);
+    return [...new Set(ids)];
+  }
+
   async getUser(id: string): Promise<UserRow> {
     const user = await repo.findUserById(this.deps.db, id);
     if (!user) throw new DomainError('USER_NOT_FOUND');

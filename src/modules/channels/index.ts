@@ -8,6 +8,7 @@ import { channelsRoutes } from './routes.ts';
 import { ChannelsService } from './service.ts';
 
 export * from './events.ts';
+export { imageUrl as channelImageUrl } from './images.ts';
 export type { ChannelRow, ChannelWithOwner } from './repo.ts';
 export { ChannelsService, type MembershipTier } from './service.ts';
 

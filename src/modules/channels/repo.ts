@@ -129,22 +129,30 @@ export async function membershipTier(db: DbOrTx, channelId: string, userId: stri
 }
 
 /**
- * Sets (tier 1 or 2) or ends (null) a membership and answers the tier it had before; the row is locked
- * first, so concurrent changes of one membership queue and each sees the tier the last one left.
+ * Sets (tier 1 or 2) or ends (null) a membership and answers the tier it had before. Changes of one
+ * membership take turns through a transaction-scoped advisory lock on the pair: a row lock alone would
+ * not queue them while the row does not exist yet (two first subscriptions would both see "none").
+ * With `from`, the tier changes only when the tier before is one of those (the answer says which it was).
  */
 export async function setMembership(
   db: DbOrTx,
   channelId: string,
   userId: string,
   tier: 1 | 2 | null,
+  from?: ReadonlyArray<1 | 2 | null>,
 ): Promise<1 | 2 | null> {
-  const before = await q(db)
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`membership:${channelId}:${userId}`}, 0))`.execute(
+    db,
+  );
+  const row = await q(db)
     .selectFrom('channel_memberships')
     .select('tier')
     .where('channel_id', '=', channelId)
     .where('user_id', '=', userId)
     .forUpdate()
     .executeTakeFirst();
+  const before = (row?.tier as 1 | 2 | undefined) ?? null;
+  if (before === tier || (from && !from.includes(before))) return before;
   if (tier === null) {
     await q(db)
       .deleteFrom('channel_memberships')
@@ -158,7 +166,7 @@ export async function setMembership(
       .onConflict((oc) => oc.columns(['channel_id', 'user_id']).doUpdateSet({ tier, updated_at: sql`now()` }))
       .execute();
   }
-  return (before?.tier as 1 | 2 | undefined) ?? null;
+  return before;
 }
 
 /** One video of a channel's public list. */

@@ -116,11 +116,18 @@ export class ChannelsService {
 
   /**
    * Sets (tier 1 subscriber, 2 premium) or ends (null) a membership, in the caller's transaction, and
-   * emits `channel.membership_changed` when the tier changed. Answers the tier before.
+   * emits `channel.membership_changed` when the tier changed. Answers the tier before. With `from`, it
+   * changes only a membership whose tier is one of those (subscribing keeps a premium member premium).
    */
-  async setMembership(tx: Tx, channelId: string, userId: string, tier: 1 | 2 | null): Promise<1 | 2 | null> {
-    const before = await repo.setMembership(tx, channelId, userId, tier);
-    if (before !== tier) {
+  async setMembership(
+    tx: Tx,
+    channelId: string,
+    userId: string,
+    tier: 1 | 2 | null,
+    from?: ReadonlyArray<1 | 2 | null>,
+  ): Promise<1 | 2 | null> {
+    const before = await repo.setMembership(tx, channelId, userId, tier, from);
+    if (before !== tier && (!from || from.includes(before))) {
       const channel = await repo.findById(tx, channelId);
       if (channel) {
         await emit(

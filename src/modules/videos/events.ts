@@ -36,7 +36,7 @@ export const videoVisibilityChanged = defineEvent({
   }),
 });
 
-/** Title, description, tags, category, language or thumbnail changed. */
+/** Title, description, tags, category, language, thumbnail or the comments switch changed. */
 export const videoUpdated = defineEvent({
   type: 'video.updated',
   payload: z.object({ ...ref, fields: z.array(z.string()) }),

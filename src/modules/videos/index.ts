@@ -14,7 +14,7 @@ export * from './access.ts';
 export { type PlaybackSigner, signedImageUrl, type ViewerState } from './dto.ts';
 export * from './events.ts';
 export * from './lifecycle.ts';
-export { listable } from './listing.ts';
+export { listable, seeableBy } from './listing.ts';
 export * from './media-layout.ts';
 export {
   type MediaKind,
@@ -32,7 +32,7 @@ export type {
   VideoStatus,
   Visibility,
 } from './repo.ts';
-export { CATEGORIES, TAG_SLUG_MAX, tagSlug, videoStatus } from './schema.ts';
+export { CATEGORIES, TAG_SLUG_MAX, tagSlug, videoStatus, viewerStateDto } from './schema.ts';
 export { VideosService } from './service.ts';
 export { type ProgressEvent, videoTopic } from './topics.ts';
 

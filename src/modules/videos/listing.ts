@@ -15,3 +15,18 @@ export function listable(alias = 'videos'): RawBuilder<boolean> {
     and exists (select 1 from users listing_owner
       where listing_owner.id = ${col('owner_id')} and listing_owner.status = 'active'))`;
 }
+
+/**
+ * `where` condition over the videos table under alias `alias`: videos the signed-in `userId` may see, as
+ * `canSee` says for one video: what anyone may find (`listable`), unlisted ones whose link they hold
+ * (say, they put it in a playlist of their own), and their own in any state. For lists of things a user
+ * chose (their Watch later, their history), never for lists shown to others.
+ */
+export function seeableBy(alias: string, userId: string): RawBuilder<boolean> {
+  const col = (c: string) => sql.ref(`${alias}.${c}`);
+  return sql<boolean>`(${col('owner_id')} = ${userId}
+    or (${col('publication')} = 'published' and not ${col('hidden')}
+      and ${col('visibility')} in ('public', 'unlisted') and ${col('playback_version')} is not null
+      and exists (select 1 from users listing_owner
+        where listing_owner.id = ${col('owner_id')} and listing_owner.status = 'active')))`;
+}

@@ -243,6 +243,7 @@ export type VideoPatch = Partial<
     | 'thumbnail_key'
     | 'processing_job_id'
     | 'processing_emitted_at'
+    | 'comments_enabled'
   >
 >;
 

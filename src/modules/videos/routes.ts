@@ -55,8 +55,8 @@ export function videosRoutes(app: HttpServer, { videos, thumbnails, hub, signer 
       schema: {
         tags,
         summary:
-          "Edit a video's title, description, tags, category, language, visibility, access tier or " +
-          'thumbnail frame (owner or admin)',
+          "Edit a video's title, description, tags, category, language, visibility, access tier, " +
+          'thumbnail frame or comments switch (owner or admin)',
         params: videoIdParams,
         body: videoPatch,
         response: { 200: videoDto, 403: problemSchema.describe('PERMISSION_DENIED'), 404: notFound },

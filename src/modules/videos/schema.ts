@@ -184,6 +184,7 @@ export const videoPatch = z
       .nullable()
       .optional()
       .describe("The frame shown as the video's still, by its time; within the video's duration"),
+    comments_enabled: z.boolean().optional().describe('false turns comments off: no new ones, none shown'),
   })
   .strict()
   .refine((p) => Object.keys(p).length > 0, { message: 'give at least one field', path: ['title'] });

@@ -65,6 +65,9 @@ export const ERROR_CODES = {
   },
   COLLECTION_PROTECTED: { status: 409, title: 'The Watch later collection cannot be renamed or deleted' },
   COLLECTION_FULL: { status: 422, title: 'The collection holds as many videos as it may' },
+  // Community: collections
+  COLLECTION_LIMIT_REACHED: { status: 422, title: 'You have as many collections as you may' },
+  COLLECTION_ITEM_NOT_FOUND: { status: 404, title: 'The video is not in this collection' },
   PUSH_ENDPOINT_FORBIDDEN: {
     status: 422,
     title: 'Push endpoints must be public https URLs, not private or loopback addresses',

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { pageQuery } from '../../platform/http/pagination.ts';
+import { videoSummaryDto } from '../discovery/index.ts';
+
+export const likeTargetType = z.enum(['video', 'comment']);
+export const likeParams = z.object({ type: likeTargetType, id: z.uuid() });
+
+export const likedVideosQuery = pageQuery;
+
+export const likedVideoDto = videoSummaryDto
+  .extend({ liked_at: z.iso.datetime() })
+  .meta({ id: 'LikedVideo' });
+
+export const likedVideosPage = z
+  .object({ items: z.array(likedVideoDto), next_cursor: z.string().nullable() })
+  .meta({ id: 'LikedVideosPage' });
+
+/** The liked-videos cursor: when the last item was liked (microseconds), and its id. */
+export const likedCursor = z.tuple([z.iso.datetime(), z.uuid()]);
