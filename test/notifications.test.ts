@@ -252,6 +252,46 @@ describe('notifications from events', () => {
   });
 });
 
+describe('notifications from the community routes', () => {
+  it('following, subscribing, liking, commenting, replying and naming through the API notify', async () => {
+    const owner = await registerUser(t);
+    const fan = await registerUser(t);
+    const named = await registerUser(t);
+    const videoId = await insertVideo(t, owner.id, { title: 'Harbour lights' });
+    const channelId = await channelOf(t, owner);
+    const as = (u: User, method: string, path: string, body?: unknown) =>
+      api(t, method, path, { token: u.access_token, body });
+    assert.equal((await as(fan, 'POST', `/api/v1/users/${owner.id}/follow`)).status, 204);
+    assert.equal((await as(fan, 'POST', `/api/v1/channels/${channelId}/subscribe`)).status, 200);
+    assert.equal((await as(fan, 'POST', `/api/v1/like/video/${videoId}`)).status, 204);
+    const comment = await as(fan, 'POST', `/api/v1/videos/${videoId}/comments`, {
+      body: `Lovely light, @${named.username}`,
+    });
+    assert.equal(comment.status, 201, JSON.stringify(comment.body));
+    const reply = await as(owner, 'POST', `/api/v1/videos/${videoId}/comments`, {
+      body: 'Thank you!',
+      parent_id: comment.body.id,
+    });
+    assert.equal(reply.status, 201, JSON.stringify(reply.body));
+    await settled();
+
+    const ownerInbox = await inbox(owner);
+    assert.deepEqual(ownerInbox.map((n) => n.type).sort(), ['comment', 'follow', 'like', 'subscribe']);
+    assert.ok(ownerInbox.every((n) => n.actor.id === fan.id));
+    const said = ownerInbox.find((n) => n.type === 'comment');
+    assert.equal(said.comment_id, comment.body.id);
+    assert.equal(said.excerpt, `Lovely light, @${named.username}`);
+    assert.deepEqual(said.video, { id: videoId, title: 'Harbour lights' });
+    const [mention] = await inbox(named);
+    assert.equal(mention.type, 'mention');
+    assert.equal(mention.comment_id, comment.body.id);
+    const [answered] = await inbox(fan);
+    assert.equal(answered.type, 'reply');
+    assert.equal(answered.actor.id, owner.id);
+    assert.equal(answered.excerpt, 'Thank you!');
+  });
+});
+
 describe('new videos', () => {
   let creator: User;
   let channelId: string;
