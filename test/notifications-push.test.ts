@@ -11,7 +11,7 @@ import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts'
 import { channelOf, emitEvent, publishAsOwner, setMembership } from './helpers/community.ts';
 import { insertVideo } from './helpers/discovery-rows.ts';
 import { eventsDelivered } from './helpers/events.ts';
-import { assertProblem } from './helpers/problems.ts';
+import { assertProblem, badFields } from './helpers/problems.ts';
 import { type Browser, newBrowser, type PushService, startPushService } from './helpers/push-service.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -198,6 +198,17 @@ describe('web push', () => {
       body: { endpoint: `${push.origin}/push/x`, keys: { p256dh: 'AAAA', auth: 'short' } },
     });
     assertProblem(res, 400, 'VALIDATION_FAILED');
+    // The right length, but not a point of the curve.
+    const offCurve = Buffer.alloc(65, 1);
+    offCurve[0] = 4;
+    const again = await api(t, 'POST', '/api/v1/notifications/push/subscriptions', {
+      token: fan.access_token,
+      body: {
+        endpoint: `${push.origin}/push/x`,
+        keys: { p256dh: offCurve.toString('base64url'), auth: newBrowser().keys.auth },
+      },
+    });
+    assert.deepEqual(badFields(again), ['keys.p256dh']);
   });
 });
 

@@ -9,7 +9,7 @@ import { commentCreated, commentEdited } from '../src/modules/comments/index.ts'
 import { likeAggregateId, likeCreated } from '../src/modules/likes/index.ts';
 import { followAggregateId, userFollowed } from '../src/modules/social/index.ts';
 import { type SignedIn, startAdminApp } from './helpers/admin.ts';
-import { api, registerUser, type TestApp } from './helpers/app.ts';
+import { type ApiResponse, api, registerUser, type TestApp } from './helpers/app.ts';
 import { channelOf, emitEvent, publishAsOwner, setMembership } from './helpers/community.ts';
 import { insertVideo } from './helpers/discovery-rows.ts';
 import { eventsDelivered } from './helpers/events.ts';
@@ -48,7 +48,7 @@ async function settled(): Promise<void> {
   await eventsDelivered(t);
 }
 
-async function inbox(u: { access_token: string }, query = ''): Promise<any[]> {
+async function inbox(u: { access_token: string }, query = ''): Promise<ApiResponse['body'][]> {
   const res = await api(t, 'GET', `/api/v1/notifications${query}`, { token: u.access_token });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return res.body.items;
@@ -422,14 +422,14 @@ describe('reading notifications', () => {
     const first = await api(t, 'GET', '/api/v1/notifications?limit=2', { token: reader.access_token });
     assert.equal(first.status, 200);
     assert.deepEqual(
-      first.body.items.map((n: any) => n.actor.id),
+      first.body.items.map((n: { actor: { id: string } }) => n.actor.id),
       [followers[4]!.id, followers[3]!.id],
     );
     const second = await api(t, 'GET', `/api/v1/notifications?limit=2&cursor=${first.body.next_cursor}`, {
       token: reader.access_token,
     });
     assert.deepEqual(
-      second.body.items.map((n: any) => n.actor.id),
+      second.body.items.map((n: { actor: { id: string } }) => n.actor.id),
       [followers[2]!.id, followers[1]!.id],
     );
     const count = async () =>

@@ -4,12 +4,15 @@ import type { z } from 'zod';
 import type { NotificationRow } from './repo.ts';
 import type { notificationDto } from './schema.ts';
 
-interface Shown {
+/** What `notifications.data` holds: names and titles as they were when the notification was made. */
+export interface Shown {
   actor?: { id: string; username: string; display_name: string };
   video?: { id: string; title: string };
   channel?: { id: string; handle: string; name: string };
   excerpt?: string;
   message?: string;
+  /** For likes: what was liked. */
+  target_type?: 'video' | 'comment';
 }
 
 export function toNotificationDto(n: NotificationRow): z.infer<typeof notificationDto> {

@@ -1,5 +1,6 @@
 // What a Web Push says: a small JSON document the site's service worker shows as a system notification
 // (title, body, where a click leads). Push services take about 4 KB, so long titles are cut.
+import type { Shown } from './dto.ts';
 import type { NotificationType } from './kinds.ts';
 import type { NotificationRow } from './repo.ts';
 
@@ -14,15 +15,6 @@ export interface PushMessage {
 }
 
 const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
-
-interface Shown {
-  actor?: { id: string; username: string; display_name: string };
-  video?: { id: string; title: string };
-  channel?: { id: string; handle: string; name: string };
-  excerpt?: string;
-  message?: string;
-  target_type?: 'video' | 'comment';
-}
 
 export function pushMessage(n: Pick<NotificationRow, 'id' | 'type' | 'data' | 'created_at'>): PushMessage {
   const d = n.data as Shown;

@@ -1,4 +1,5 @@
 // Request and answer shapes of /api/v1/notifications and the administrators' system messages.
+import { createECDH } from 'node:crypto';
 import { z } from 'zod';
 import { pageQuery } from '../../platform/http/pagination.ts';
 import { NOTIFICATION_TYPES } from './kinds.ts';
@@ -58,13 +59,27 @@ const base64url = (bytes: number) =>
     .regex(/^[A-Za-z0-9_-]+={0,2}$/, 'must be base64url')
     .refine((v) => Buffer.from(v, 'base64url').length === bytes, `must hold ${bytes} bytes`);
 
+/** Whether `key` is a point of P-256 (a key that is not would fail every encryption to it). */
+function isP256Point(key: string): boolean {
+  try {
+    const ecdh = createECDH('prime256v1');
+    ecdh.generateKeys();
+    ecdh.computeSecret(Buffer.from(key, 'base64url'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const pushSubscriptionBody = z.object({
   endpoint: z
     .string()
     .max(2000)
     .describe("The push service's URL for this browser (PushSubscription.endpoint)"),
   keys: z.object({
-    p256dh: base64url(65).describe("The browser's P-256 public key"),
+    p256dh: base64url(65)
+      .refine(isP256Point, 'must be an uncompressed P-256 public key')
+      .describe("The browser's P-256 public key"),
     auth: base64url(16).describe('The authentication secret'),
   }),
   expirationTime: z.number().nullable().optional().describe('Ignored: the push service says when it ends'),

@@ -66,15 +66,21 @@ export class WebPushSender {
       return { outcome: 'failed', status: null, error: err.message };
     }
     const { keys, subject } = this.opts;
-    const details = webPush.generateRequestDetails(
-      { endpoint: to.endpoint, keys: { p256dh: to.p256dh, auth: to.auth } },
-      payload,
-      {
-        vapidDetails: { subject, publicKey: keys.publicKey, privateKey: keys.privateKey },
-        TTL: TTL_SECONDS,
-        contentEncoding: 'aes128gcm',
-      },
-    );
+    let details: webPush.RequestDetails & { body: Buffer };
+    try {
+      details = webPush.generateRequestDetails(
+        { endpoint: to.endpoint, keys: { p256dh: to.p256dh, auth: to.auth } },
+        payload,
+        {
+          vapidDetails: { subject, publicKey: keys.publicKey, privateKey: keys.privateKey },
+          TTL: TTL_SECONDS,
+          contentEncoding: 'aes128gcm',
+        },
+      );
+    } catch (err) {
+      // Keys this subscription's browser could never have made: nothing can be sent to it.
+      return { outcome: 'failed', status: null, error: (err as Error).message };
+    }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(details.headers)) {
       // The sender sets the length of what it sends.
