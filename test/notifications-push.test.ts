@@ -70,11 +70,11 @@ describe('web push', () => {
   });
 
   it('a subscriber hears of a new video: signed with VAPID, encrypted for their browser', async () => {
-    const key = await api(t, 'GET', '/api/v1/notifications/push/key');
+    const fan = await registerUser(t);
+    const key = await api(t, 'GET', '/api/v1/notifications/push/key', { token: fan.access_token });
     assert.equal(key.status, 200);
     assert.match(key.body.public_key, /^[A-Za-z0-9_-]{87}$/);
 
-    const fan = await registerUser(t);
     await setMembership(t, channelId, fan.id, 1);
     const browser = newBrowser();
     const sub = await subscribe(fan, browser);

@@ -138,8 +138,9 @@ export function notificationsRoutes(
     },
   });
 
+  // For signed-in callers: the key serves only to subscribe, which takes an account.
   app.get('/api/v1/notifications/push/key', {
-    config: { auth: 'public' },
+    config: { auth: 'user' },
     schema: {
       tags,
       summary: "The server's VAPID public key, for pushManager.subscribe",
