@@ -117,7 +117,8 @@ export function notificationsRoutes(
       tags,
       summary:
         'My new notifications as Server-Sent Events (`notification`, id = its id; first `unread` with the ' +
-        'count). Last-Event-ID resumes after that id. Ends when the account is hidden or the session ends.',
+        'count). Last-Event-ID resumes after that id. Ends when the account is hidden, the session ends or ' +
+        'the access token expires (reconnect with a fresh one).',
       produces: ['text/event-stream'],
     },
     handler: async (req, reply) => {
