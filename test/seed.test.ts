@@ -22,7 +22,15 @@ describe('vireo seed', () => {
       assert.equal(res.status, 200, JSON.stringify(res.body));
       channels[c.username] = res.body.items.map((v: { title: string }) => v.title).sort();
     }
-    return { tags, channels };
+    // Each creator's first video: liked and commented on by the two creators before them.
+    const community: Record<string, { likes: number; comments: number }> = {};
+    for (const c of SEED_CREATORS) {
+      const list = await api(t, 'GET', `/api/v1/channels/${c.username}/videos?limit=1`);
+      const video = await api(t, 'GET', `/api/v1/videos/${list.body.items[0].id}`);
+      community[c.username] = { likes: video.body.likes_count, comments: video.body.comments_count };
+    }
+    const trending = (await api(t, 'GET', '/api/v1/trending/videos?period=daily')).body.items.length;
+    return { tags, channels, community, trending };
   }
 
   it('makes accounts, channels, tags and processed videos, and a second run changes nothing', async () => {
@@ -33,6 +41,8 @@ describe('vireo seed', () => {
     const before = await catalog();
     assert.equal(before.tags.length, SEED_TAGS.length);
     for (const c of SEED_CREATORS) assert.deepEqual(before.channels[c.username], [c.videos[0]!.title]);
+    for (const c of SEED_CREATORS) assert.deepEqual(before.community[c.username], { likes: 2, comments: 2 });
+    assert.equal(before.trending, SEED_CREATORS.length, 'every liked video is ranked');
 
     const second = await seedCatalog(t.app, { videosPerCreator: 1 });
     assert.deepEqual(second, { users: 0, tags: 0, videos: { made: 0, found: SEED_CREATORS.length } });

@@ -208,8 +208,46 @@ export async function seedCatalog(
         await new Promise((r) => setTimeout(r, 500));
       }
     }
+    await seedCommunity(base, progress);
+    await app.services.trending.recompute();
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
   return summary;
+}
+
+const SEED_COMMENTS = ['Lovely work!', 'This made my day.', 'How did you film this?', 'More like this, please.'];
+
+/**
+ * Each creator follows and subscribes to the next two, likes their videos and comments on one of them
+ * (once: a comment of theirs already there is left as it is); then trending is ranked once, so the
+ * lists have something to show before the hourly job runs. All of it is idempotent.
+ */
+async function seedCommunity(base: string, progress: (line: string) => void): Promise<void> {
+  const people: { client: Client; id: string; channelId: string; videos: string[] }[] = [];
+  for (const creator of SEED_CREATORS) {
+    const client = new Client(base);
+    await client.signIn(creator.username, SEED_PASSWORDS.creator);
+    const me = await client.must('GET', '/api/v1/users/me');
+    const list = await client.must('GET', `/api/v1/channels/${me.channel_id}/videos?limit=50`);
+    people.push({ client, id: me.id, channelId: me.channel_id, videos: list.items.map((v: Json) => v.id) });
+  }
+  for (const [i, person] of people.entries()) {
+    for (const step of [1, 2]) {
+      const other = people[(i + step) % people.length]!;
+      if (other === person) continue;
+      await person.client.must('POST', `/api/v1/users/${other.id}/follow`);
+      await person.client.must('POST', `/api/v1/channels/${other.channelId}/subscribe`);
+      for (const video of other.videos) await person.client.must('POST', `/api/v1/like/video/${video}`);
+      const first = other.videos[0];
+      if (!first) continue;
+      const comments = await person.client.must('GET', `/api/v1/videos/${first}/comments?limit=100`);
+      if (!comments.items.some((c: Json) => c.author?.id === person.id)) {
+        await person.client.must('POST', `/api/v1/videos/${first}/comments`, {
+          body: SEED_COMMENTS[(i + step) % SEED_COMMENTS.length],
+        });
+      }
+    }
+  }
+  progress('subscriptions, follows, likes and comments in place');
 }
