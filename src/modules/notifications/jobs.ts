@@ -1,5 +1,5 @@
-// The jobs notifications enqueue: a fan-out (planned, then one slice per job) and the Web Push of the
-// notifications one statement stored.
+// The jobs notifications enqueue: one slice of a fan-out, and the Web Push of the notifications one
+// statement stored.
 import { z } from 'zod';
 import { declareJob } from '../../platform/jobs/catalogue.ts';
 import { NOTIFICATION_TYPES } from './kinds.ts';
@@ -26,8 +26,8 @@ export const fanOutJob = declareJob({
       channel_id: z.uuid().nullable(),
       data: z.record(z.string(), z.unknown()),
     }),
-    /** Absent: cut the audience into slices first (and store the first one at once). */
-    range: range.optional(),
+    /** The slice of the audience this job stores. */
+    range,
   }),
   // Each slice is one statement that skips what is already stored: a retry is safe.
   maxAttempts: 10,

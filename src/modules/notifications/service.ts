@@ -104,7 +104,7 @@ export class NotificationsService {
   async videoPublished(tx: Tx, event: DeliveredEvent<Payload<typeof videoPublished>>): Promise<void> {
     const video = await repo.listableVideo(tx, event.payload.video_id);
     if (!video) return;
-    await enqueue(tx, fanOutJob, {
+    await this.planFanOut(tx, {
       // A video published, taken down and published again is announced once.
       source_id: `video:${video.id}`,
       audience: {
@@ -124,6 +124,26 @@ export class NotificationsService {
         },
       },
     });
+  }
+
+  /**
+   * Cuts the audience into slices of FANOUT_BATCH user ids (read from an index, never loading the
+   * audience) and queues one `notifications.fan_out` job per slice, in the caller's transaction: the
+   * slices run side by side on the workers, and nobody waits for them.
+   */
+  private async planFanOut(tx: Tx, fanOut: Omit<FanOut, 'range'>): Promise<void> {
+    const bounds = await repo.sliceBounds(tx, fanOut.audience, this.deps.fanOutBatch);
+    const ranges = [null, ...bounds].map((after, i) => ({ after, upto: bounds[i] ?? null }));
+    for (const range of ranges) {
+      await enqueue(
+        tx,
+        fanOutJob,
+        { ...fanOut, range },
+        {
+          jobKey: `notifications.fan_out:${fanOut.source_id}:${range.after}`,
+        },
+      );
+    }
   }
 
   /** Recipients other than the video's owner must be able to see the video (a mention in a private one). */
@@ -161,26 +181,12 @@ export class NotificationsService {
   // Jobs.
 
   /**
-   * Without a range: cuts the audience into slices of FANOUT_BATCH users, queues a job for each but the
-   * first, and stores the first at once. With one: stores that slice. Either is one transaction, and a
-   * slice is one statement that skips those already notified, so a job run twice stores nothing twice.
+   * Stores one slice of a fan-out: one statement that skips those already notified, so a job run twice
+   * stores nothing twice; tells the live streams of the slice's users and queues their pushes.
    */
   async fanOut(payload: FanOut): Promise<JobOutcome> {
+    const { range } = payload;
     await this.deps.db.transaction().execute(async (tx) => {
-      let range = payload.range;
-      if (!range) {
-        const bounds = await repo.sliceBounds(tx, payload.audience, this.deps.fanOutBatch);
-        const ranges = [null, ...bounds].map((after, i) => ({ after, upto: bounds[i] ?? null }));
-        for (const r of ranges.slice(1)) {
-          await enqueue(
-            tx,
-            fanOutJob,
-            { ...payload, range: r },
-            { jobKey: `notifications.fan_out:${payload.source_id}:${r.after}` },
-          );
-        }
-        range = ranges[0]!;
-      }
       const { inserted, to_push } = await repo.fanOutSlice(
         tx,
         payload.source_id,
@@ -341,7 +347,7 @@ export class NotificationsService {
           },
         ]);
       } else {
-        await enqueue(tx, fanOutJob, {
+        await this.planFanOut(tx, {
           source_id: sourceId,
           audience: { kind: 'everyone' },
           notification: { type: 'system', actor_id: null, video_id: null, channel_id: null, data },
