@@ -12,7 +12,6 @@ import { eventsDelivered } from './helpers/events.ts';
 import { assertProblem } from './helpers/problems.ts';
 import { waitFor } from './helpers/wait.ts';
 
-type User = Awaited<ReturnType<typeof registerUser>>;
 type Caller = { access_token: string } | undefined;
 
 const RATE = 12;
@@ -76,7 +75,7 @@ async function allIds(path: string, who: Caller): Promise<string[]> {
   return ids;
 }
 
-/** The video's stored counters against its rows: comments not deleted, replies per parent, likes. */
+/** The video's stored counters against its rows (comments not deleted, replies, likes), and no bare tombstone. */
 async function assertCountsExact(videoId: string) {
   const { rows } = await sql<{
     stored: number;
@@ -84,6 +83,7 @@ async function assertCountsExact(videoId: string) {
     bad_replies: number;
     stored_likes: number;
     likes: number;
+    bare_tombstones: number;
   }>`
     select
       coalesce((select comments from video_comment_counts where video_id = ${videoId}), 0)::int as stored,
@@ -92,12 +92,15 @@ async function assertCountsExact(videoId: string) {
         and p.reply_count <> (select count(*) from comments c where c.parent_id = p.id))::int as bad_replies,
       coalesce((select likes from like_counts where target_type = 'video' and target_id = ${videoId}), 0)::int
         as stored_likes,
-      (select count(*) from likes where target_type = 'video' and target_id = ${videoId})::int as likes
+      (select count(*) from likes where target_type = 'video' and target_id = ${videoId})::int as likes,
+      (select count(*) from comments where video_id = ${videoId} and deleted_at is not null
+        and reply_count = 0)::int as bare_tombstones
   `.execute(db());
   const r = rows[0]!;
   assert.equal(r.stored, r.live, 'video_comment_counts equals the live comments');
   assert.equal(r.bad_replies, 0, 'every reply_count equals its replies');
   assert.equal(r.stored_likes, r.likes, 'like_counts equals the likes rows');
+  assert.equal(r.bare_tombstones, 0, 'a tombstone goes with its last reply');
 }
 
 describe('forged cursors', () => {

@@ -24,7 +24,7 @@ export interface CommentsDeps {
   videos: Pick<VideosService, 'viewable' | 'watchable'>;
   users: UserDirectory;
   limiter: RateLimiter;
-  /** Comments and replies one account may write per minute. */
+  /** Comments, replies and edits one account may write per minute. */
   perMinute: number;
 }
 
