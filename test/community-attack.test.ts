@@ -125,6 +125,9 @@ describe('forged cursors', () => {
       `/api/v1/collections/${playlist}/items`,
       '/api/v1/users/me/continue-watching',
       '/api/v1/users/me/history',
+      '/api/v1/feed',
+      `/api/v1/channels/${other.username}/videos`,
+      '/api/v1/dashboard/videos',
     ];
     // [cursor, refused by every list keyed by a time]
     const forged: Array<[string, boolean]> = [
