@@ -216,7 +216,12 @@ export async function seedCatalog(
   return summary;
 }
 
-const SEED_COMMENTS = ['Lovely work!', 'This made my day.', 'How did you film this?', 'More like this, please.'];
+const SEED_COMMENTS = [
+  'Lovely work!',
+  'This made my day.',
+  'How did you film this?',
+  'More like this, please.',
+];
 
 /**
  * Each creator follows and subscribes to the next two, likes their videos and comments on one of them

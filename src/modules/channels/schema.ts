@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pageQuery } from '../../platform/http/pagination.ts';
+import { cursorTime, pageQuery } from '../../platform/http/pagination.ts';
 import { HANDLE } from './handles.ts';
 
 /** ISO 4217 codes a channel may price its premium tier in. */
@@ -103,4 +103,4 @@ export const channelVideosPage = z
   .meta({ id: 'ChannelVideosPage' });
 
 /** The cursor of the channel video list: published_at (microseconds) and id of the last item. */
-export const channelVideosCursor = z.tuple([z.iso.datetime(), z.uuid()]);
+export const channelVideosCursor = z.tuple([cursorTime, z.uuid()]);

@@ -50,7 +50,8 @@ export async function clockNow(tx: Tx): Promise<Date> {
 }
 
 const collectionColumns = sql`c.id, c.owner_id, c.kind, c.name, c.description, c.visibility, c.created_at,
-  c.updated_at, c.created_at::text as created_key, u.status as owner_status,
+  c.updated_at,
+  to_char(c.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_key, u.status as owner_status,
   (select count(*) from collection_items i where i.collection_id = c.id)::int as items_total,
   (select count(*) from collection_items i join videos v on v.id = i.video_id
     where i.collection_id = c.id and ${listable('v')})::int as items_listed`;

@@ -1,16 +1,21 @@
 import { z } from 'zod';
-import { pageQuery } from '../../platform/http/pagination.ts';
+import { cursorTime, pageQuery } from '../../platform/http/pagination.ts';
 import { videoSummaryDto } from '../discovery/index.ts';
 
 /** Routes address a collection by id, or the caller's Watch later by `watch-later`. */
 export const WATCH_LATER_REF = 'watch-later';
+/**
+ * Ids in one spelling: the service matches video ids of the request against those of its rows (moves,
+ * events), so an upper-case id that PostgreSQL accepts was "not in this collection" to JavaScript.
+ */
+const id = z.uuid().toLowerCase();
 export const collectionRef = z
-  .union([z.literal(WATCH_LATER_REF), z.uuid()])
+  .union([z.literal(WATCH_LATER_REF), id])
   .describe('A collection id, or `watch-later` for your own Watch later');
 
 export const collectionParams = z.object({ id: collectionRef });
-export const itemParams = z.object({ id: collectionRef, video_id: z.uuid() });
-export const userParams = z.object({ id: z.uuid() });
+export const itemParams = z.object({ id: collectionRef, video_id: id });
+export const userParams = z.object({ id });
 
 const name = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
 const description = z.string().max(1000, 'must be at most 1000 characters');
@@ -29,7 +34,7 @@ export const updateBody = z.object({
 });
 
 export const addItemBody = z.object({
-  video_id: z.uuid(),
+  video_id: id,
   position: z
     .number()
     .int()
@@ -40,8 +45,8 @@ export const addItemBody = z.object({
 
 export const moveBody = z
   .object({
-    before_video_id: z.uuid().optional(),
-    after_video_id: z.uuid().optional(),
+    before_video_id: id.optional(),
+    after_video_id: id.optional(),
     index: z.number().int().min(0).optional().describe('0-based place in the list (past the end: last)'),
   })
   .refine((b) => [b.before_video_id, b.after_video_id, b.index].filter((v) => v !== undefined).length === 1, {
@@ -50,7 +55,8 @@ export const moveBody = z
   });
 
 export const listQuery = pageQuery;
-export const collectionsCursor = z.tuple([z.string(), z.uuid()]);
+// A time, checked: any string here went into the query as a timestamptz and failed it (500).
+export const collectionsCursor = z.tuple([cursorTime, z.uuid()]);
 export const itemsCursor = z.tuple([z.number(), z.uuid()]);
 
 export const collectionDto = z

@@ -2,6 +2,7 @@
 // items. Every change of one owner's collections runs under that owner's lock (repo.lockOwner) and emits
 // collection.item_added / item_removed in its transaction, saying whether the video is still bookmarked.
 import { sql } from 'kysely';
+import pg from 'pg';
 import { uuidv7 } from 'uuidv7';
 import type { Db, DbOrTx, Tx } from '../../platform/db/database.ts';
 import { DomainError } from '../../platform/errors/domain-error.ts';
@@ -129,28 +130,30 @@ export class CollectionsService {
   ): Promise<{ item: ItemRow; added: boolean }> {
     const videoId = input.video_id;
     await this.videos.viewable(videoId, principal);
-    const { collectionId, added } = await this.db.transaction().execute(async (tx) => {
-      await repo.lockOwner(tx, principal.userId);
-      const c = await this.owned(tx, ref, principal);
-      if (await repo.hasItem(tx, c.id, videoId)) return { collectionId: c.id, added: false };
-      if (c.items_total >= this.limits.maxItems) {
-        throw new DomainError(
-          'COLLECTION_FULL',
-          `A collection holds at most ${this.limits.maxItems} videos`,
-          {
-            fields: [{ field: 'video_id', message: 'the collection is full' }],
-          },
-        );
-      }
-      const position =
-        input.position === undefined
-          ? ((await repo.lastPosition(tx, c.id)) ?? 0) + STEP
-          : await placeAt(tx, c.id, videoId, input.position);
-      await repo.insertItem(tx, c.id, videoId, position);
-      await repo.touchCollection(tx, c.id);
-      await emitItem(tx, 'added', c, videoId, true, await repo.clockNow(tx));
-      return { collectionId: c.id, added: true };
-    });
+    const { collectionId, added } = await videoStillThere(() =>
+      this.db.transaction().execute(async (tx) => {
+        await repo.lockOwner(tx, principal.userId);
+        const c = await this.owned(tx, ref, principal);
+        if (await repo.hasItem(tx, c.id, videoId)) return { collectionId: c.id, added: false };
+        if (c.items_total >= this.limits.maxItems) {
+          throw new DomainError(
+            'COLLECTION_FULL',
+            `A collection holds at most ${this.limits.maxItems} videos`,
+            {
+              fields: [{ field: 'video_id', message: 'the collection is full' }],
+            },
+          );
+        }
+        const position =
+          input.position === undefined
+            ? ((await repo.lastPosition(tx, c.id)) ?? 0) + STEP
+            : await placeAt(tx, c.id, videoId, input.position);
+        await repo.insertItem(tx, c.id, videoId, position);
+        await repo.touchCollection(tx, c.id);
+        await emitItem(tx, 'added', c, videoId, true, await repo.clockNow(tx));
+        return { collectionId: c.id, added: true };
+      }),
+    );
     return { item: await this.itemOf(collectionId, videoId), added };
   }
 
@@ -248,6 +251,19 @@ async function placeAt(
   const positions = renumbered(ids.length);
   await repo.setPositions(tx, collectionId, ids, positions);
   return positions[at]!;
+}
+
+/**
+ * The video was deleted between the access check and the insert of its item: the item's foreign key
+ * fails (23503), which is the 404 the access check would have answered a moment later, not a 500.
+ */
+async function videoStillThere<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof pg.DatabaseError && err.code === '23503') throw new DomainError('VIDEO_NOT_FOUND');
+    throw err;
+  }
 }
 
 function emitItem(

@@ -103,13 +103,14 @@ export function commentsRoutes(app: HttpServer, comments: CommentsService): void
     config: { auth: 'user' },
     schema: {
       tags,
-      summary: "Change a comment's text (its author)",
+      summary: "Change a comment's text (its author); counts toward the per-minute limit of comments",
       params: commentIdParams,
       body: commentEditBody,
       response: {
         200: commentDto,
         403: problemSchema.describe('PERMISSION_DENIED: not its author; or COMMENTS_DISABLED'),
         404: notFound,
+        429: problemSchema.describe('RATE_LIMITED: edits count with comments toward the per-minute limit'),
       },
     },
     handler: async (req) => toCommentDto(await comments.edit(req.params.id, principalOf(req), req.body.body)),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pageQuery } from '../../platform/http/pagination.ts';
+import { cursorTime, pageQuery } from '../../platform/http/pagination.ts';
 
 /** Characters (code points, so an emoji counts once) a comment may hold. */
 export const BODY_MAX = 2000;
@@ -11,12 +11,18 @@ const commentText = z
   .refine((s) => [...s].length <= BODY_MAX, `must be at most ${BODY_MAX} characters`)
   .describe(`1 to ${BODY_MAX} characters; @username names a user`);
 
-export const videoIdParams = z.object({ id: z.uuid() });
-export const commentIdParams = z.object({ id: z.uuid() });
+/**
+ * Ids in one spelling: events name the video (their aggregate, which orders them) and the parent as the
+ * request spelled them, and PostgreSQL would accept an upper-case id that JavaScript compares unequal.
+ */
+const id = z.uuid().toLowerCase();
+
+export const videoIdParams = z.object({ id });
+export const commentIdParams = z.object({ id });
 
 export const commentCreateBody = z.object({
   body: commentText,
-  parent_id: z.uuid().nullable().optional().describe('The comment this one answers, on the same video'),
+  parent_id: id.nullable().optional().describe('The comment this one answers, on the same video'),
 });
 export const commentEditBody = z.object({ body: commentText });
 
@@ -60,5 +66,5 @@ export const replyPage = z
   .meta({ id: 'ReplyPage' });
 
 /** Cursors: the last item's time (microseconds) or like count, then its id. */
-export const timeCursor = z.tuple([z.iso.datetime(), z.uuid()]);
+export const timeCursor = z.tuple([cursorTime, z.uuid()]);
 export const topCursor = z.tuple([z.number().int().min(0), z.uuid()]);

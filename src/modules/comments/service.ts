@@ -24,7 +24,7 @@ export interface CommentsDeps {
   videos: Pick<VideosService, 'viewable' | 'watchable'>;
   users: UserDirectory;
   limiter: RateLimiter;
-  /** Comments and replies one account may write per minute. */
+  /** Comments, replies and edits one account may write per minute. */
   perMinute: number;
 }
 
@@ -87,10 +87,7 @@ export class CommentsService {
   ): Promise<CommentView> {
     const video = await this.deps.videos.watchable(videoId, principal);
     if (!video.comments_enabled) throw new DomainError('COMMENTS_DISABLED');
-    await this.deps.limiter.hit(`comments:${principal.userId}`, {
-      limit: this.deps.perMinute,
-      windowSeconds: 60,
-    });
+    await this.rateLimit(principal);
     const mentions = await this.mentionsIn(input.body, principal.userId);
     const id = uuidv7();
     await this.inTx(async (tx) => {
@@ -132,7 +129,10 @@ export class CommentsService {
     return this.view(id, principal);
   }
 
-  /** Its author changes the text (not a deleted comment's); `comment.edited` names new mentions only. */
+  /**
+   * Its author changes the text (not a deleted comment's), within the per-minute limit that writing
+   * has; `comment.edited` names new mentions only.
+   */
   async edit(commentId: string, principal: Principal, body: string): Promise<CommentView> {
     const { comment, video } = await this.seen(commentId, principal, 'see');
     if (comment.author_id !== principal.userId) {
@@ -140,6 +140,9 @@ export class CommentsService {
     }
     if (!video.comments_enabled) throw new DomainError('COMMENTS_DISABLED');
     if (body === comment.body) return this.view(commentId, principal);
+    // Edits share the writing budget: each one may name people anew (`comment.edited` announces the
+    // mentions the previous text lacked), so unlimited edits were unlimited mentions.
+    await this.rateLimit(principal);
     const mentions = await this.mentionsIn(body, principal.userId);
     await this.inTx(async (tx) => {
       const updated = await repo.updateBody(tx, commentId, { body, mentions });
@@ -270,6 +273,14 @@ export class CommentsService {
     const view = await repo.findView(this.deps.db, commentId, principal?.userId ?? null);
     if (!view) throw new DomainError('COMMENT_NOT_FOUND');
     return view;
+  }
+
+  /** One more comment, reply or edit by the caller this minute; RATE_LIMITED past the limit. */
+  private async rateLimit(principal: Principal): Promise<void> {
+    await this.deps.limiter.hit(`comments:${principal.userId}`, {
+      limit: this.deps.perMinute,
+      windowSeconds: 60,
+    });
   }
 
   /** The active accounts a text names, its author left out. */

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { pageQuery } from '../../platform/http/pagination.ts';
+import { cursorTime, pageQuery } from '../../platform/http/pagination.ts';
 import { videoSummaryDto } from '../discovery/index.ts';
 import { REASONS } from './mix.ts';
 
 export const feedQuery = pageQuery;
 
 /** A feed page's cursor: the last item's published_at (microseconds) and id. */
-export const feedCursor = z.tuple([z.iso.datetime(), z.uuid()]);
+export const feedCursor = z.tuple([cursorTime, z.uuid()]);
 
 export const feedPage = z
   .object({ items: z.array(videoSummaryDto), next_cursor: z.string().nullable() })

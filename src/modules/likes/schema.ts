@@ -1,9 +1,13 @@
 import { z } from 'zod';
-import { pageQuery } from '../../platform/http/pagination.ts';
+import { cursorTime, pageQuery } from '../../platform/http/pagination.ts';
 import { videoSummaryDto } from '../discovery/index.ts';
 
 export const likeTargetType = z.enum(['video', 'comment']);
-export const likeParams = z.object({ type: likeTargetType, id: z.uuid() });
+/**
+ * The id in one spelling: it names the like's aggregate (`<user>:<type>:<id>`), and a like and its undoing
+ * spelled differently would be two aggregates, delivered in no particular order.
+ */
+export const likeParams = z.object({ type: likeTargetType, id: z.uuid().toLowerCase() });
 
 export const likedVideosQuery = pageQuery;
 
@@ -16,4 +20,4 @@ export const likedVideosPage = z
   .meta({ id: 'LikedVideosPage' });
 
 /** The liked-videos cursor: when the last item was liked (microseconds), and its id. */
-export const likedCursor = z.tuple([z.iso.datetime(), z.uuid()]);
+export const likedCursor = z.tuple([cursorTime, z.uuid()]);

@@ -1,14 +1,21 @@
 import { z } from 'zod';
-import { pageQuery } from '../../platform/http/pagination.ts';
+import { cursorTime, pageQuery } from '../../platform/http/pagination.ts';
 
-export const userIdParams = z.object({ id: z.uuid() });
+/**
+ * Ids in one spelling: PostgreSQL compares uuids regardless of case, JavaScript strings do not, so an
+ * upper-case id of oneself passed the self-follow check and hit the table's check constraint (500), and
+ * events carried ids their subscribers would not match.
+ */
+const id = z.uuid().toLowerCase();
+
+export const userIdParams = z.object({ id });
 // Channel routes share the `:id` segment name with the channels module's routes (one router tree).
-export const channelIdParams = z.object({ id: z.uuid() });
+export const channelIdParams = z.object({ id });
 
 export const listQuery = pageQuery;
 
 /** Cursor of the follow and subscription lists: the time (to the microsecond) and id of the last item. */
-export const timeIdCursor = z.tuple([z.iso.datetime(), z.uuid()]);
+export const timeIdCursor = z.tuple([cursorTime, z.uuid()]);
 
 export const followUserDto = z
   .object({

@@ -87,7 +87,8 @@ export async function watched(
     : sql``;
   const unfinished = opts.unfinished ? sql`and not vs.completed and vs.progress_s > 0` : sql``;
   const { rows } = await sql<WatchedRow>`select ${summaryColumns}, vs.progress_s, vs.completed,
-      vs.watched_at, vs.watched_at::text as watched_key
+      vs.watched_at,
+      to_char(vs.watched_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as watched_key
     from viewer_states vs
     join videos v on v.id = vs.video_id
     left join video_stats s on s.video_id = v.id

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { pageQuery } from '../../platform/http/pagination.ts';
+import { cursorTime, pageQuery } from '../../platform/http/pagination.ts';
 import { videoSummaryDto } from '../discovery/index.ts';
 
-export const videoParams = z.object({ id: z.uuid() });
+export const videoParams = z.object({ id: z.uuid().toLowerCase() });
 
 /** A week: longer than any video Vireo accepts. */
 const MAX_SECONDS = 7 * 24 * 3600;
@@ -18,7 +18,8 @@ export const progressBody = z.object({
 });
 
 export const watchedQuery = pageQuery;
-export const watchedCursor = z.tuple([z.string(), z.uuid()]);
+// A time, checked: any string here went into the query as a timestamptz and failed it (500).
+export const watchedCursor = z.tuple([cursorTime, z.uuid()]);
 
 export const watchedVideoDto = videoSummaryDto
   .extend({

@@ -1,6 +1,8 @@
 // Each viewer's state per video: liked and bookmarked (a projection of like and collection events) and
 // where they stopped watching (reported by their player). Feeds read what a viewer watched and likes.
+import pg from 'pg';
 import type { Db, DbOrTx } from '../../platform/db/database.ts';
+import { DomainError } from '../../platform/errors/domain-error.ts';
 import type { DeliveredEvent } from '../../platform/events/event.ts';
 import type { Principal } from '../../platform/http/auth-guard.ts';
 import type { VideosService, ViewerState } from '../videos/index.ts';
@@ -63,7 +65,17 @@ export class ViewingService {
     const video = await this.videos.watchable(videoId, principal);
     const duration = video.media_info?.durationS ?? body.duration_s ?? null;
     const progress = progressOf(body.position_s, duration);
-    return repo.saveProgress(this.db, principal.userId, video.id, { ...progress, duration_s: duration });
+    try {
+      return await repo.saveProgress(this.db, principal.userId, video.id, {
+        ...progress,
+        duration_s: duration,
+      });
+    } catch (err) {
+      // The video was deleted since the access check: its foreign key fails (23503); that is the 404
+      // the check would have answered a moment later, not a 500.
+      if (err instanceof pg.DatabaseError && err.code === '23503') throw new DomainError('VIDEO_NOT_FOUND');
+      throw err;
+    }
   }
 
   /** Started and not finished, newest first, among videos the caller may still watch. */

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { Db } from '../../platform/db/database.ts';
 import { DomainError } from '../../platform/errors/domain-error.ts';
-import { decodeCursor, encodeCursor } from '../../platform/http/pagination.ts';
+import { cursorTime, decodeCursor, encodeCursor } from '../../platform/http/pagination.ts';
 import * as repo from './repo.ts';
 
 const DAY_MS = 86_400_000;
@@ -16,9 +16,7 @@ export class DashboardService {
   constructor(private readonly db: Db) {}
 
   async videos(ownerId: string, opts: { limit: number; cursor?: string }) {
-    const after = opts.cursor
-      ? decodeCursor(opts.cursor, z.tuple([z.string().max(64), z.uuid()]))
-      : undefined;
+    const after = opts.cursor ? decodeCursor(opts.cursor, z.tuple([cursorTime, z.uuid()])) : undefined;
     const rows = await repo.ownerVideos(this.db, ownerId, { limit: opts.limit + 1, after });
     const items = rows.slice(0, opts.limit);
     const last = items.at(-1);

@@ -115,7 +115,7 @@ export async function ownerVideos(
     Omit<DashboardVideoRow, 'views'> & { member: string | null; non_member: string | null }
   >`
     select v.id, v.title, v.status, v.publication, v.visibility, v.access_tier, v.hidden, v.created_at,
-      v.created_at::text as created_key, v.published_at,
+      to_char(v.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_key, v.published_at,
       s.views_member as member, s.views_non_member as non_member
     from videos v left join video_stats s on s.video_id = v.id
     where v.owner_id = ${ownerId} ${after}

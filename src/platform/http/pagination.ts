@@ -7,6 +7,15 @@ export const pageQuery = z.object({
   cursor: z.string().max(500).optional(),
 });
 
+/**
+ * A time in a cursor, as `to_char(… 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` writes it. An ISO date-time is not
+ * enough: year 0000 is well-formed ISO 8601 but PostgreSQL has no year 0 and fails the query, so a forged
+ * cursor would answer 500 instead of 400.
+ */
+export const cursorTime = z.iso
+  .datetime()
+  .refine((s) => Number(s.slice(0, 4)) >= 1, 'not a time of this list');
+
 export function encodeCursor(key: unknown[]): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
