@@ -114,6 +114,7 @@ export const configSchema = z.object({
   WEBHOOKS_ALLOW_PRIVATE_NETWORKS: bool.default(false),
   WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(30_000),
   SEARCH_CACHE_TTL_MS: int(0, 600_000).default(30_000),
+  RECOMMENDATIONS_CACHE_TTL_MS: int(0, 600_000).default(30_000),
   NOTIFICATIONS_FANOUT_BATCH: int(1, 100_000).default(5000),
   NOTIFICATIONS_HEARTBEAT_MS: int(100, 300_000).default(15_000),
   WEB_PUSH_VAPID_PUBLIC_KEY: z
@@ -218,6 +219,8 @@ export interface Config {
   redisUrl?: string;
   /** How long a node answers a repeated search from memory (0: never); catalog changes empty it. */
   searchCacheTtlMs: number;
+  /** How long a node keeps a viewer's recommendation candidates (ids; each answer checks them again). */
+  recommendationsCacheTtlMs: number;
   notifications: {
     /** Recipients per insert statement of a fan-out (a new video to its channel's members). */
     fanOutBatch: number;
@@ -364,6 +367,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     redisUrl: c.REDIS_URL,
     searchCacheTtlMs: c.SEARCH_CACHE_TTL_MS,
+    recommendationsCacheTtlMs: c.RECOMMENDATIONS_CACHE_TTL_MS,
     notifications: {
       fanOutBatch: c.NOTIFICATIONS_FANOUT_BATCH,
       heartbeatMs: c.NOTIFICATIONS_HEARTBEAT_MS,

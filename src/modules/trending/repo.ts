@@ -64,3 +64,8 @@ export async function trendingTags(db: DbOrTx, period: Period, limit: number): P
     limit ${limit}`.execute(db);
   return rows;
 }
+
+/** Fresh planner statistics for the ranking tables, right after a recomputation replaced them. */
+export async function analyzeRankings(db: DbOrTx): Promise<void> {
+  await sql`analyze trending_videos, trending_tags`.execute(db);
+}

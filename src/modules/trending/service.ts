@@ -3,6 +3,7 @@ import type { Logger } from '../../platform/observability/logger.ts';
 import { toSummary, type VideoSummary } from '../discovery/index.ts';
 import { recomputePeriod } from './recompute.ts';
 import {
+  analyzeRankings,
   mostViewedVideos,
   type TrendingTagRow,
   type TrendingVideoRow,
@@ -30,6 +31,9 @@ export class TrendingService {
       const written = await this.db.transaction().execute((tx) => recomputePeriod(tx, period));
       out[period] = { ...written, ms: Math.round(performance.now() - started) };
     }
+    // The rankings were just replaced whole: without fresh statistics the planner takes the new rows for
+    // a handful and reads every ranked video before sorting, instead of walking the rank index.
+    await analyzeRankings(this.db);
     this.log.info({ trending: out }, 'trending recomputed');
     return out;
   }

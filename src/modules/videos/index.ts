@@ -14,7 +14,7 @@ export * from './access.ts';
 export { type PlaybackSigner, signedImageUrl, type ViewerState } from './dto.ts';
 export * from './events.ts';
 export * from './lifecycle.ts';
-export { listable, seeableBy } from './listing.ts';
+export { activeOwner, listable, listableRow, seeableBy } from './listing.ts';
 export * from './media-layout.ts';
 export {
   type MediaKind,

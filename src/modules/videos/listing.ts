@@ -9,11 +9,23 @@ import { type RawBuilder, sql } from 'kysely';
  * Reads the owners' status from `users` (owned by accounts; read here, never written).
  */
 export function listable(alias = 'videos'): RawBuilder<boolean> {
+  return sql<boolean>`(${listableRow(alias)} and ${activeOwner(sql.ref(`${alias}.owner_id`))})`;
+}
+
+/**
+ * `listable` but for the owner's status: only for queries that read the videos of owners they have
+ * already checked active (`activeOwner`), where checking it again per video would double their cost.
+ */
+export function listableRow(alias = 'videos'): RawBuilder<boolean> {
   const col = (c: string) => sql.ref(`${alias}.${c}`);
   return sql<boolean>`(${col('publication')} = 'published' and not ${col('hidden')}
-    and ${col('visibility')} = 'public' and ${col('playback_version')} is not null
-    and exists (select 1 from users listing_owner
-      where listing_owner.id = ${col('owner_id')} and listing_owner.status = 'active'))`;
+    and ${col('visibility')} = 'public' and ${col('playback_version')} is not null)`;
+}
+
+/** The owner's half of `listable`: `ownerId` (a column reference) names an active account. */
+export function activeOwner(ownerId: RawBuilder<unknown>): RawBuilder<boolean> {
+  return sql<boolean>`exists (select 1 from users listing_owner
+    where listing_owner.id = ${ownerId} and listing_owner.status = 'active')`;
 }
 
 /**
