@@ -135,6 +135,28 @@ export async function readBatch(db: DbOrTx, name: string, limit: number): Promis
   };
 }
 
+/** Where the outbox ends: its last row by (order_txid, position); null when it is empty. */
+export async function readHead(db: DbOrTx): Promise<Cursor | null> {
+  const { rows } = await sql<{ order_txid: number; position: number }>`
+    select order_txid, position from outbox_events order by order_txid desc, position desc limit 1`.execute(
+    db,
+  );
+  return rows[0] ? { txid: rows[0].order_txid, position: rows[0].position } : null;
+}
+
+/** The types of the events after `after`, and the new end: what the relay's watcher looks at while awake. */
+export async function readNewTypes(db: DbOrTx, after: Cursor): Promise<{ types: string[]; head: Cursor }> {
+  const { rows } = await sql<{ type: string; order_txid: number; position: number }>`
+    select type, order_txid, position from outbox_events
+    where (order_txid, position) > (${after.txid}, ${after.position})
+    order by order_txid, position`.execute(db);
+  const last = rows.at(-1);
+  return {
+    types: [...new Set(rows.map((r) => r.type))],
+    head: last ? { txid: last.order_txid, position: last.position } : after,
+  };
+}
+
 /** Adds a subscription, or takes an existing one over with its progress; marks it seen. */
 export async function registerSubscription(
   db: DbOrTx,

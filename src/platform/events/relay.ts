@@ -17,6 +17,8 @@ import {
   markAwake,
   prune,
   readBatch,
+  readHead,
+  readNewTypes,
   registerSubscription,
   type StoredEvent,
   saveCursor,
@@ -51,10 +53,14 @@ export interface RelayOptions {
 const HELD_RETRY_MS = 2;
 const MAX_BACKOFF_MS = 30_000;
 /**
- * While events flow, the relay polls this often instead of being woken by NOTIFY (which makes the
+ * While events flow, the relay looks this often instead of being woken by NOTIFY (which makes the
  * emitting transactions commit one at a time), and keeps doing so until AWAKE_MS after the last event.
+ * One watcher looks at the end of the outbox and wakes the subscriptions whose pattern the new events
+ * match; each subscription also looks for itself every AWAKE_FALLBACK_MS, for events committed late below
+ * the end the watcher already saw.
  */
 const AWAKE_POLL_MS = 10;
+const AWAKE_FALLBACK_MS = 100;
 const AWAKE_MS = 1000;
 /** A subscription with nothing new saves its cursor (moved up to the horizon) at most this often. */
 const IDLE_SAVE_MS = 200;
@@ -102,6 +108,8 @@ export class Relay {
   private readonly log: Logger;
   private readonly connection: LeaderConnection;
   private readonly wakes = new Map<string, Wake>();
+  /** Wakes the watcher when the relay becomes awake. */
+  private readonly watcherWake = new Wake();
   private stopped = new AbortController();
   /** Aborted when the current term as leader ends (lock connection lost, or stop). */
   private term?: AbortController;
@@ -155,7 +163,10 @@ export class Relay {
         const wasAwake = this.awake;
         this.awakeUntil = Date.now() + AWAKE_MS;
         // Loops asleep for the poll interval must poll now: emitters no longer wake them.
-        if (!wasAwake) for (const w of this.wakes.values()) w.notify();
+        if (!wasAwake) {
+          for (const w of this.wakes.values()) w.notify();
+          this.watcherWake.notify();
+        }
       })
       .catch((err) => this.log.warn({ err }, 'outbox relay could not mark itself awake'))
       .finally(() => {
@@ -236,6 +247,7 @@ export class Relay {
       ready();
       await Promise.all([
         ...this.subscriptions.map((s) => this.serve(s, term.signal)),
+        this.watch(term.signal),
         this.prunePeriodically(term.signal),
       ]);
     } catch (err) {
@@ -283,9 +295,10 @@ export class Relay {
         this.keepAwake();
       }
       if (outcome.full) continue;
-      const longest = this.awake ? AWAKE_POLL_MS : this.opts.pollIntervalMs;
+      const longest = this.awake ? AWAKE_FALLBACK_MS : this.opts.pollIntervalMs;
       if (outcome.held) {
-        heldWait = Math.min(longest, heldWait ? heldWait * 2 : HELD_RETRY_MS);
+        const cap = this.awake ? AWAKE_POLL_MS : this.opts.pollIntervalMs;
+        heldWait = Math.min(cap, heldWait ? heldWait * 2 : HELD_RETRY_MS);
         await wake.wait(heldWait, signal);
       } else {
         heldWait = 0;
@@ -319,6 +332,35 @@ export class Relay {
       idle.savedAt = Date.now();
     }
     return { count, full, held: batch.held && !full };
+  }
+
+  /**
+   * While awake, one look at the end of the outbox every AWAKE_POLL_MS instead of one per subscription:
+   * the subscriptions whose pattern matches a new event's type are woken.
+   */
+  private async watch(signal: AbortSignal): Promise<void> {
+    let head: Cursor | null = null;
+    while (!signal.aborted) {
+      if (!this.awake) {
+        head = null;
+        await this.watcherWake.wait(this.opts.pollIntervalMs, signal);
+        this.watcherWake.clear();
+        continue;
+      }
+      try {
+        if (head === null) head = (await readHead(this.db)) ?? { txid: 0, position: 0 };
+        else {
+          const seen = await readNewTypes(this.db, head);
+          head = seen.head;
+          for (const s of this.subscriptions) {
+            if (seen.types.some((type) => matches(s.pattern, type))) this.wakes.get(s.name)?.notify();
+          }
+        }
+      } catch (err) {
+        this.log.warn({ err }, 'outbox relay could not look at the end of the outbox');
+      }
+      await sleep(AWAKE_POLL_MS, signal);
+    }
   }
 
   private async prunePeriodically(signal: AbortSignal): Promise<void> {
