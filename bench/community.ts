@@ -78,9 +78,13 @@ async function run(progress: (line: string) => void): Promise<Metrics> {
       t0 = performance.now();
       await bareAggregation(db);
       trendingBare.push(performance.now() - t0);
-      progress(`trending run ${i}: ${trending.at(-1)!.toFixed(0)} ms (bare aggregation ${trendingBare.at(-1)!.toFixed(0)} ms)`);
+      progress(
+        `trending run ${i}: ${trending.at(-1)!.toFixed(0)} ms (bare aggregation ${trendingBare.at(-1)!.toFixed(0)} ms)`,
+      );
     }
-    const { rows: ranked } = await sql<{ n: number }>`select count(*)::int as n from trending_videos`.execute(db);
+    const { rows: ranked } = await sql<{ n: number }>`select count(*)::int as n from trending_videos`.execute(
+      db,
+    );
     progress(`trending rows: ${ranked[0]!.n}`);
 
     // Fan-out: publish a video of the channel every viewer subscribed to; until the last notification.
@@ -89,7 +93,9 @@ async function run(progress: (line: string) => void): Promise<Metrics> {
     for (let i = 1; i <= REPEATS; i++) {
       fanout.push(await fanOutMs(db, i));
       fanoutBare.push(await bareFanOutMs(db));
-      progress(`fan-out run ${i}: ${fanout.at(-1)!.toFixed(0)} ms (bare insert ${fanoutBare.at(-1)!.toFixed(0)} ms)`);
+      progress(
+        `fan-out run ${i}: ${fanout.at(-1)!.toFixed(0)} ms (bare insert ${fanoutBare.at(-1)!.toFixed(0)} ms)`,
+      );
     }
 
     // Reads at a fixed concurrency, beside /api/v1/users/me (an authenticated route reading one row).
@@ -154,7 +160,9 @@ export async function seed(db: Db, viewerId: string): Promise<void> {
     select gen_random_uuid(), id, username, display_name from users where username like 'owner%'
     on conflict do nothing`.execute(db);
   await sql`create temporary table bench_ids as
-    select row_number() over (order by id) as n, id, owner_id from videos where visibility = 'public'`.execute(db);
+    select row_number() over (order by id) as n, id, owner_id from videos where visibility = 'public'`.execute(
+    db,
+  );
   await sql`create temporary table bench_viewers as
     select row_number() over (order by id) as n, id from users where username like 'viewer%'`.execute(db);
   const { rows } = await sql<{ videos: number }>`select count(*)::int as videos from bench_ids`.execute(db);
@@ -189,7 +197,9 @@ export async function seed(db: Db, viewerId: string): Promise<void> {
   await sql`insert into follows (follower_id, followee_id)
     select ${viewerId}, id from users where username like 'owner%' order by username limit 50`.execute(db);
   await sql`insert into channel_memberships (channel_id, user_id, tier)
-    select id, ${viewerId}, 1 from channels where handle like 'owner%' order by handle desc limit 50`.execute(db);
+    select id, ${viewerId}, 1 from channels where handle like 'owner%' order by handle desc limit 50`.execute(
+    db,
+  );
   await sql`insert into likes (target_type, target_id, user_id, video_id, target_owner_id)
     select 'video', id, ${viewerId}, id, owner_id from bench_ids where n % 3001 = 7 limit 30`.execute(db);
   await sql`insert into viewer_states (user_id, video_id, liked, progress_s, duration_s, watched_at)
