@@ -8,7 +8,6 @@ import { eventsOf, type SignedIn, startAdminApp } from './helpers/admin.ts';
 import { type ApiResponse, api, registerUser, type TestApp } from './helpers/app.ts';
 import { insertVideo } from './helpers/discovery-rows.ts';
 import { eventsDelivered } from './helpers/events.ts';
-import { mediaInfo } from './helpers/media-info.ts';
 import { assertProblem } from './helpers/problems.ts';
 
 type User = Awaited<ReturnType<typeof registerUser>>;
@@ -247,10 +246,6 @@ describe('channel subscriptions', () => {
     const [owner, fan] = await users(2);
     const channel = await channelOf(owner!);
     const video = await insertVideo(t, owner!.id, { title: 'For subscribers', accessTier: 1 });
-    // The video's answer shows its probed media, which a row made in SQL lacks.
-    await sql`update videos set media_info = ${JSON.stringify(mediaInfo())}::jsonb where id = ${video}`.execute(
-      db(),
-    );
     assertProblem(await watch(fan!, video), 403, 'MEMBERSHIP_REQUIRED');
 
     for (let i = 0; i < 2; i++) {

@@ -9,7 +9,7 @@ import { likeAggregateId, likeCreated, likeDeleted } from '../src/modules/likes/
 import { emit } from '../src/platform/events/emit.ts';
 import type { DeliveredEvent } from '../src/platform/events/event.ts';
 import { api, registerUser, startTestApp, type TestApp } from './helpers/app.ts';
-import { insertVideo as insertRow, type VideoRowInput } from './helpers/discovery-rows.ts';
+import { insertVideo } from './helpers/discovery-rows.ts';
 import { eventsDelivered } from './helpers/events.ts';
 import { assertProblem, badFields } from './helpers/problems.ts';
 
@@ -23,29 +23,6 @@ before(async () => {
   creator = await registerUser(t);
 });
 after(() => t.stop());
-
-/** A video row with the whole of what a probe finds, as a video's answer shows it. */
-async function insertVideo(app: TestApp, ownerId: string, v: VideoRowInput): Promise<string> {
-  const id = await insertRow(app, ownerId, v);
-  const info = {
-    container: 'mov,mp4',
-    durationS: v.durationS ?? 60,
-    width: 1280,
-    height: 720,
-    rotation: 0,
-    fps: 30,
-    videoCodec: 'h264',
-    pixelFormat: 'yuv420p',
-    bitDepth: 8,
-    interlaced: false,
-    bitRate: null,
-    audio: null,
-  };
-  await sql`update videos set media_info = ${JSON.stringify(info)}::jsonb where id = ${id}`.execute(
-    app.app.database.db,
-  );
-  return id;
-}
 
 const call = (method: string, path: string, user?: User, body?: unknown) =>
   api(t, method, path, { token: user?.access_token, body });

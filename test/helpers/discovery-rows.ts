@@ -5,6 +5,7 @@ import { uuidv7 } from 'uuidv7';
 import { videoUnpublished } from '../../src/modules/videos/index.ts';
 import { emit } from '../../src/platform/events/emit.ts';
 import type { TestApp } from './app.ts';
+import { mediaInfo } from './media-info.ts';
 
 export interface VideoRowInput {
   title: string;
@@ -19,29 +20,17 @@ export interface VideoRowInput {
   createdAt?: Date;
 }
 
-/** What ffprobe would have said of a source, so that `GET /api/v1/videos/{id}` answers these rows too. */
-const PROBED = {
-  container: 'mp4',
-  width: 1280,
-  height: 720,
-  rotation: 0,
-  fps: 30,
-  videoCodec: 'h264',
-  pixelFormat: 'yuv420p',
-  bitDepth: 8,
-  interlaced: false,
-  bitRate: null,
-  audio: null,
-};
-
-/** A processed video of `ownerId`, published and public unless told otherwise; answers its id. */
+/**
+ * A processed video of `ownerId`, published and public unless told otherwise; answers its id. Its media
+ * facts are whole, so `GET /api/v1/videos/{id}` answers it too.
+ */
 export async function insertVideo(t: TestApp, ownerId: string, v: VideoRowInput): Promise<string> {
   const id = uuidv7();
   const publication = v.publication ?? 'published';
   await sql`insert into videos (id, owner_id, title, description, status, visibility, playback_version,
       media_info, publication, published_at, tags, category, access_tier, hidden, created_at)
     values (${id}, ${ownerId}, ${v.title}, ${v.description ?? ''}, 'ready', ${v.visibility ?? 'public'}, 1,
-      ${JSON.stringify({ ...PROBED, durationS: v.durationS ?? 60 })}::jsonb, ${publication},
+      ${JSON.stringify(mediaInfo({ durationS: v.durationS ?? 60 }))}::jsonb, ${publication},
       ${publication === 'published' ? new Date() : null}, ${v.tags ?? []}::text[], ${v.category ?? null},
       ${v.accessTier ?? 0}, ${v.hidden ?? false}, ${v.createdAt ?? new Date()})`.execute(t.app.database.db);
   return id;
